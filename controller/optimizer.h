@@ -139,6 +139,10 @@ int slate_optimizer_solve(slate_optimizer *o, slate_diag *diag);
 /* Forgets the basis so the next solve is cold (for tests and benchmarks). */
 void slate_optimizer_reset_basis(slate_optimizer *o);
 
+/* Writes the current LP in CPLEX LP format to |path| (for debugging and for
+ * benchmarking against glpsol). SLATE_OK or SLATE_ERR_IO. */
+int slate_optimizer_write_lp(const slate_optimizer *o, const char *path);
+
 /* Returns the last successful solution (returns borrowed: valid until the
  * next successful solve or free), or NULL before the first one. */
 const slate_solution *slate_optimizer_solution(const slate_optimizer *o);
