@@ -140,7 +140,8 @@ typedef struct slate_topology {
  * failure |*out| is untouched and |diag| (may be NULL) lists every problem
  * found, each with its JSON path.
  * Returns SLATE_OK, SLATE_ERR_TOO_LARGE, SLATE_ERR_PARSE,
- * SLATE_ERR_TOPOLOGY_INVALID or SLATE_ERR_NOMEM.
+ * SLATE_ERR_TOPOLOGY_INVALID, SLATE_ERR_NOMEM, or SLATE_ERR_INVALID_ARG
+ * (|out| NULL, or |text| NULL with |len| > 0).
  */
 int slate_topology_load_json(const char *text, size_t len, slate_topology **out,
                              slate_diag *diag);
@@ -150,16 +151,25 @@ int slate_topology_load_file(const char *path, slate_topology **out, slate_diag 
 
 /*
  * Serialises |t| (borrowed) to JSON in the format above; loading the result
- * gives an equal topology. Returns owned text in |*out| (free with free()).
- * Returns SLATE_OK or SLATE_ERR_NOMEM.
+ * gives an equal topology (numbers are printed with as many digits as they
+ * need to read back exactly). Returns owned text in |*out| (free with free()).
+ * Returns SLATE_OK, SLATE_ERR_NOMEM or SLATE_ERR_INVALID_ARG (NULL argument).
  */
 int slate_topology_to_json(const slate_topology *t, int pretty, char **out);
 
-/* Returns an owned deep copy of |t| in |*out|. SLATE_OK or SLATE_ERR_NOMEM. */
+/* Returns an owned deep copy of |t| in |*out|. SLATE_OK, SLATE_ERR_NOMEM or
+ * SLATE_ERR_INVALID_ARG (NULL argument). */
 int slate_topology_clone(const slate_topology *t, slate_topology **out);
 
 /* Frees |t| and everything it owns; NULL is a no-op. */
 void slate_topology_free(slate_topology *t);
+
+/*
+ * Returns 1 when |a| and |b| (borrowed) hold the same names, numbers (compared
+ * exactly), deployments, call trees and demand in the same order, else 0.
+ * Two NULLs are equal.
+ */
+int slate_topology_equal(const slate_topology *a, const slate_topology *b);
 
 /* Lookups by name; each returns the index or -1. */
 int slate_topology_find_cluster(const slate_topology *t, const char *name);
@@ -186,10 +196,11 @@ static inline double slate_topology_egress(const slate_topology *t, int from, in
 double slate_topology_demand_rps(const slate_topology *t, int klass, int cluster);
 
 /*
- * Sets the demand of |klass| at |cluster| to |rps| (>= 0, finite), adding or
- * replacing the entry. This is the one mutation allowed after load, for
- * tests, the simulator and the CLI. Returns SLATE_OK, SLATE_ERR_INVALID_ARG or
- * SLATE_ERR_NOMEM.
+ * Sets the demand of |klass| at |cluster| to |rps| (>= 0, finite, at most
+ * SLATE_TOPO_MAX_RPS), adding or replacing the entry. This is the one
+ * mutation allowed after load, for tests, the simulator and the CLI. Adding
+ * past SLATE_TOPO_MAX_DEMAND entries is refused so the topology still saves
+ * and loads. Returns SLATE_OK, SLATE_ERR_INVALID_ARG or SLATE_ERR_NOMEM.
  */
 int slate_topology_set_demand(slate_topology *t, int klass, int cluster, double rps);
 
