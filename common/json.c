@@ -147,7 +147,7 @@ int slate_json_parse(const char *text, size_t len, size_t max_bytes, cJSON **out
     return SLATE_OK;
 }
 
-static const char *type_name(const cJSON *v)
+const char *slate_json_type_name(const cJSON *v)
 {
     if (cJSON_IsNumber(v))
         return "number";
@@ -179,6 +179,39 @@ static const cJSON *member(const cJSON *obj, const char *key, unsigned flags, sl
     return v;
 }
 
+int slate_json_check_number(const cJSON *v, double min, double max, double *out,
+                            const slate_jpath *path, slate_diag *d, int err_code)
+{
+    if (!cJSON_IsNumber(v))
+        slate_diag_add(d, err_code, path->buf, "must be a number, not %s", slate_json_type_name(v));
+    else if (!isfinite(v->valuedouble))
+        slate_diag_add(d, err_code, path->buf, "must be a finite number");
+    else if (v->valuedouble < min || v->valuedouble > max)
+        slate_diag_add(d, err_code, path->buf, "%g is out of range [%g, %g]", v->valuedouble, min,
+                       max);
+    else {
+        *out = v->valuedouble;
+        return SLATE_OK;
+    }
+    return err_code;
+}
+
+int slate_json_check_string(const cJSON *v, size_t max_len, const char **out,
+                            const slate_jpath *path, slate_diag *d, int err_code)
+{
+    if (!cJSON_IsString(v) || v->valuestring == NULL)
+        slate_diag_add(d, err_code, path->buf, "must be a string, not %s", slate_json_type_name(v));
+    else if (v->valuestring[0] == '\0')
+        slate_diag_add(d, err_code, path->buf, "must not be empty");
+    else if (strlen(v->valuestring) > max_len)
+        slate_diag_add(d, err_code, path->buf, "is longer than %zu bytes", max_len);
+    else {
+        *out = v->valuestring;
+        return SLATE_OK;
+    }
+    return err_code;
+}
+
 int slate_json_get_number(const cJSON *obj, const char *key, unsigned flags, double min,
                           double max, double *out, slate_jpath *path, slate_diag *d, int err_code)
 {
@@ -187,18 +220,7 @@ int slate_json_get_number(const cJSON *obj, const char *key, unsigned flags, dou
     if (v == NULL)
         return missing ? err_code : SLATE_OK;
     size_t m = slate_jpath_push_key(path, key);
-    int rv = err_code;
-    if (!cJSON_IsNumber(v))
-        slate_diag_add(d, err_code, path->buf, "must be a number, not %s", type_name(v));
-    else if (!isfinite(v->valuedouble))
-        slate_diag_add(d, err_code, path->buf, "must be a finite number");
-    else if (v->valuedouble < min || v->valuedouble > max)
-        slate_diag_add(d, err_code, path->buf, "%g is out of range [%g, %g]", v->valuedouble, min,
-                       max);
-    else {
-        *out = v->valuedouble;
-        rv = SLATE_OK;
-    }
+    int rv = slate_json_check_number(v, min, max, out, path, d, err_code);
     slate_jpath_pop(path, m);
     return rv;
 }
@@ -211,17 +233,7 @@ int slate_json_get_string(const cJSON *obj, const char *key, unsigned flags, siz
     if (v == NULL)
         return missing ? err_code : SLATE_OK;
     size_t m = slate_jpath_push_key(path, key);
-    int rv = err_code;
-    if (!cJSON_IsString(v) || v->valuestring == NULL)
-        slate_diag_add(d, err_code, path->buf, "must be a string, not %s", type_name(v));
-    else if (v->valuestring[0] == '\0')
-        slate_diag_add(d, err_code, path->buf, "must not be empty");
-    else if (strlen(v->valuestring) > max_len)
-        slate_diag_add(d, err_code, path->buf, "is longer than %zu bytes", max_len);
-    else {
-        *out = v->valuestring;
-        rv = SLATE_OK;
-    }
+    int rv = slate_json_check_string(v, max_len, out, path, d, err_code);
     slate_jpath_pop(path, m);
     return rv;
 }
@@ -235,7 +247,7 @@ int slate_json_get_bool(const cJSON *obj, const char *key, unsigned flags, int *
         return missing ? err_code : SLATE_OK;
     if (!cJSON_IsBool(v)) {
         size_t m = slate_jpath_push_key(path, key);
-        slate_diag_add(d, err_code, path->buf, "must be true or false, not %s", type_name(v));
+        slate_diag_add(d, err_code, path->buf, "must be true or false, not %s", slate_json_type_name(v));
         slate_jpath_pop(path, m);
         return err_code;
     }
@@ -257,7 +269,7 @@ static const cJSON *get_typed(const cJSON *obj, const char *key, unsigned flags,
         return v;
     size_t m = slate_jpath_push_key(path, key);
     slate_diag_add(d, err_code, path->buf, "must be an %s, not %s", want_array ? "array" : "object",
-                   type_name(v));
+                   slate_json_type_name(v));
     slate_jpath_pop(path, m);
     if (bad)
         *bad = 1;

@@ -73,6 +73,23 @@ int slate_json_get_number(const cJSON *obj, const char *key, unsigned flags, dou
 int slate_json_get_string(const cJSON *obj, const char *key, unsigned flags, size_t max_len,
                           const char **out, slate_jpath *path, slate_diag *d, int err_code);
 
+/* Returns "number", "string", "boolean", "null", "array" or "object" for |v|. */
+const char *slate_json_type_name(const cJSON *v);
+
+/*
+ * Checks the value |v| itself (an array element, say: |path| already names
+ * it) as the number getter checks a member: a finite number in [min, max].
+ * On success stores it in |*out| and returns SLATE_OK; otherwise records a
+ * diagnostic at |path| and returns |err_code|.
+ */
+int slate_json_check_number(const cJSON *v, double min, double max, double *out,
+                            const slate_jpath *path, slate_diag *d, int err_code);
+
+/* As slate_json_check_number, for a non-empty string of at most |max_len|
+ * bytes; |*out| is borrowed from |v|. */
+int slate_json_check_string(const cJSON *v, size_t max_len, const char **out,
+                            const slate_jpath *path, slate_diag *d, int err_code);
+
 /* Reads boolean member |key| into |*out| (0 or 1). Same rules as above. */
 int slate_json_get_bool(const cJSON *obj, const char *key, unsigned flags, int *out,
                         slate_jpath *path, slate_diag *d, int err_code);

@@ -46,23 +46,6 @@ typedef struct tree_builder {
     int node_limit_reported;
 } tree_builder;
 
-static const char *type_name(const cJSON *v)
-{
-    if (cJSON_IsNumber(v))
-        return "number";
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsBool(v))
-        return "boolean";
-    if (cJSON_IsNull(v))
-        return "null";
-    if (cJSON_IsArray(v))
-        return "array";
-    if (cJSON_IsObject(v))
-        return "object";
-    return "invalid value";
-}
-
 /* Records one problem at the current path. */
 __attribute__((format(printf, 2, 3))) static void problem(loader *L, const char *fmt, ...)
 {
@@ -152,34 +135,20 @@ static const cJSON *get_object(loader *L, const cJSON *obj, const char *key, uns
     return o;
 }
 
-/* Array elements (the path already ends in "[i]"), with the getters' wording. */
+/* Array elements (the path already ends in "[i]"), checked as the getters check members. */
 static int elem_string(loader *L, const cJSON *v, const char **out)
 {
-    if (!cJSON_IsString(v) || v->valuestring == NULL)
-        problem(L, "must be a string, not %s", type_name(v));
-    else if (v->valuestring[0] == '\0')
-        problem(L, "must not be empty");
-    else if (strlen(v->valuestring) > SLATE_TOPO_MAX_NAME)
-        problem(L, "is longer than %d bytes", SLATE_TOPO_MAX_NAME);
-    else {
-        *out = v->valuestring;
+    if (slate_json_check_string(v, SLATE_TOPO_MAX_NAME, out, &L->path, L->d, INVALID) == SLATE_OK)
         return 1;
-    }
+    L->problems++;
     return 0;
 }
 
 static int elem_number(loader *L, const cJSON *v, double min, double max, double *out)
 {
-    if (!cJSON_IsNumber(v))
-        problem(L, "must be a number, not %s", type_name(v));
-    else if (!isfinite(v->valuedouble))
-        problem(L, "must be a finite number");
-    else if (v->valuedouble < min || v->valuedouble > max)
-        problem(L, "%g is out of range [%g, %g]", v->valuedouble, min, max);
-    else {
-        *out = v->valuedouble;
+    if (slate_json_check_number(v, min, max, out, &L->path, L->d, INVALID) == SLATE_OK)
         return 1;
-    }
+    L->problems++;
     return 0;
 }
 
@@ -291,7 +260,7 @@ static int load_matrix(loader *L, const cJSON *net, const char *key, unsigned fl
     {
         size_t mi = slate_jpath_push_index(&L->path, i);
         if (!cJSON_IsArray(row)) {
-            problem(L, "must be an array, not %s", type_name(row));
+            problem(L, "must be an array, not %s", slate_json_type_name(row));
             ok = 0;
         } else {
             int n_cols = cJSON_GetArraySize(row);
@@ -431,7 +400,7 @@ static int load_service(loader *L, const cJSON *obj, slate_service *svc)
             dep->cluster = -1;
             size_t mi = slate_jpath_push_index(&L->path, i);
             if (!cJSON_IsObject(item))
-                problem(L, "must be an object, not %s", type_name(item));
+                problem(L, "must be an object, not %s", slate_json_type_name(item));
             else
                 rv = load_deployment(L, item, dep);
             slate_jpath_pop(&L->path, mi);
@@ -481,7 +450,7 @@ static int load_services(loader *L, const cJSON *root)
     {
         size_t mi = slate_jpath_push_index(&L->path, i);
         if (!cJSON_IsObject(item))
-            problem(L, "must be an object, not %s", type_name(item));
+            problem(L, "must be an object, not %s", slate_json_type_name(item));
         else
             rv = load_service(L, item, &t->services[i]);
         slate_jpath_pop(&L->path, mi);
@@ -635,7 +604,7 @@ static int build_node(loader *L, tree_builder *b, const cJSON *obj, int parent, 
         size_t mi = slate_jpath_push_index(&L->path, i);
         int k = -1;
         if (!cJSON_IsObject(kid))
-            problem(L, "must be an object, not %s", type_name(kid));
+            problem(L, "must be an object, not %s", slate_json_type_name(kid));
         else
             rv = build_node(L, b, kid, v, depth + 1, &k);
         slate_jpath_pop(&L->path, mi);
@@ -708,7 +677,7 @@ static int load_classes(loader *L, const cJSON *root)
     {
         size_t mi = slate_jpath_push_index(&L->path, i);
         if (!cJSON_IsObject(item))
-            problem(L, "must be an object, not %s", type_name(item));
+            problem(L, "must be an object, not %s", slate_json_type_name(item));
         else
             rv = load_class(L, item, &t->classes[i], (int)i);
         slate_jpath_pop(&L->path, mi);
@@ -772,7 +741,7 @@ static int load_demand(loader *L, const cJSON *root)
         e->cluster = -1;
         size_t mi = slate_jpath_push_index(&L->path, i);
         if (!cJSON_IsObject(item))
-            problem(L, "must be an object, not %s", type_name(item));
+            problem(L, "must be an object, not %s", slate_json_type_name(item));
         else
             load_demand_entry(L, item, e);
         slate_jpath_pop(&L->path, mi);
@@ -788,7 +757,7 @@ out:
 static int load_document(loader *L, const cJSON *root)
 {
     if (!cJSON_IsObject(root)) {
-        problem(L, "the document must be an object, not %s", type_name(root));
+        problem(L, "the document must be an object, not %s", slate_json_type_name(root));
         return SLATE_OK;
     }
     const char *name = NULL;
@@ -862,186 +831,3 @@ int slate_topology_load_file(const char *path, slate_topology **out, slate_diag 
 }
 
 /* ---- save ---- */
-
-/* Adds |item| to object |parent| under |key| (or to array |parent| when |key|
- * is NULL). Takes ownership of |item| also on failure. Returns 1, or 0 when
- * out of memory (including |item| == NULL from a failed create). */
-static int attach(cJSON *parent, const char *key, cJSON *item)
-{
-    if (item == NULL)
-        return 0;
-    if (key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item))
-        return 1;
-    cJSON_Delete(item);
-    return 0;
-}
-
-/*
- * Returns a number item that prints as the shortest decimal reading back as
- * exactly |v|. cJSON's own printer accepts 15 digits when they come within an
- * epsilon of the value, which would break load(to_json(t)) == t. |v| is
- * finite (the loader refuses anything else).
- */
-static cJSON *exact_number(double v)
-{
-    char text[40];
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(text, sizeof(text), "%.*g", digits, v);
-        if (strtod(text, NULL) == v)
-            break;
-    }
-    return cJSON_CreateRaw(text);
-}
-
-static cJSON *matrix_to_json(const double *v, size_t n)
-{
-    cJSON *rows = cJSON_CreateArray();
-    int ok = rows != NULL;
-    for (size_t i = 0; ok && i < n; i++) {
-        cJSON *row = cJSON_CreateArray();
-        ok = attach(rows, NULL, row);
-        for (size_t j = 0; ok && j < n; j++)
-            ok = attach(row, NULL, exact_number(v[i * n + j]));
-    }
-    if (!ok) {
-        cJSON_Delete(rows);
-        return NULL;
-    }
-    return rows;
-}
-
-static cJSON *node_to_json(const slate_topology *t, const slate_class *c, int v)
-{
-    const slate_call_node *nd = &c->nodes[v];
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return NULL;
-    int ok = attach(o, "service", cJSON_CreateString(t->services[nd->service].name));
-    if (ok && nd->endpoint && nd->endpoint[0])
-        ok = attach(o, "endpoint", cJSON_CreateString(nd->endpoint));
-    if (ok && nd->parent >= 0)
-        ok = attach(o, "count", exact_number(nd->count));
-    ok = ok && attach(o, "work", exact_number(nd->work));
-    ok = ok && attach(o, "request_bytes", exact_number(nd->request_bytes));
-    ok = ok && attach(o, "response_bytes", exact_number(nd->response_bytes));
-    if (ok && nd->parallel)
-        ok = attach(o, "parallel", cJSON_CreateTrue());
-    if (ok && nd->n_children > 0) {
-        cJSON *kids = cJSON_CreateArray();
-        ok = attach(o, "children", kids);
-        for (size_t i = 0; ok && i < nd->n_children; i++)
-            ok = attach(kids, NULL, node_to_json(t, c, nd->children[i]));
-    }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-static cJSON *service_to_json(const slate_topology *t, const slate_service *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return NULL;
-    int ok = attach(o, "name", cJSON_CreateString(s->name)) &&
-             attach(o, "service_time_ms", exact_number(s->service_time_ms));
-    cJSON *deps = ok ? cJSON_CreateArray() : NULL;
-    ok = ok && attach(o, "deployments", deps);
-    for (size_t i = 0; ok && i < s->n_deployments; i++) {
-        const slate_deployment *dep = &s->deployments[i];
-        cJSON *d = cJSON_CreateObject();
-        ok = attach(deps, NULL, d) &&
-             attach(d, "cluster", cJSON_CreateString(t->clusters[dep->cluster])) &&
-             attach(d, "capacity_rps", exact_number(dep->capacity_rps));
-        if (ok && dep->n_endpoints > 0) {
-            cJSON *eps = cJSON_CreateArray();
-            ok = attach(d, "endpoints", eps);
-            for (size_t e = 0; ok && e < dep->n_endpoints; e++)
-                ok = attach(eps, NULL, cJSON_CreateString(dep->endpoints[e]));
-        }
-    }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-static cJSON *class_to_json(const slate_topology *t, const slate_class *c)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return NULL;
-    int ok = attach(o, "name", cJSON_CreateString(c->name));
-    if (ok && (c->match_method || c->match_path_prefix)) {
-        cJSON *match = cJSON_CreateObject();
-        ok = attach(o, "match", match);
-        if (ok && c->match_method)
-            ok = attach(match, "method", cJSON_CreateString(c->match_method));
-        if (ok && c->match_path_prefix)
-            ok = attach(match, "path_prefix", cJSON_CreateString(c->match_path_prefix));
-    }
-    if (ok && c->n_nodes > 0)
-        ok = attach(o, "calls", node_to_json(t, c, 0));
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-static cJSON *topology_to_cjson(const slate_topology *t)
-{
-    cJSON *root = cJSON_CreateObject();
-    if (root == NULL)
-        return NULL;
-    int ok = 1;
-    if (t->name && t->name[0])
-        ok = attach(root, "name", cJSON_CreateString(t->name));
-    cJSON *clusters = ok ? cJSON_CreateArray() : NULL;
-    ok = ok && attach(root, "clusters", clusters);
-    for (size_t i = 0; ok && i < t->n_clusters; i++)
-        ok = attach(clusters, NULL, cJSON_CreateString(t->clusters[i]));
-    cJSON *net = ok ? cJSON_CreateObject() : NULL;
-    ok = ok && attach(root, "network", net) &&
-         attach(net, "rtt_ms", matrix_to_json(t->rtt_ms, t->n_clusters)) &&
-         attach(net, "egress_usd_per_gb", matrix_to_json(t->egress_usd_per_gb, t->n_clusters));
-    cJSON *services = ok ? cJSON_CreateArray() : NULL;
-    ok = ok && attach(root, "services", services);
-    for (size_t i = 0; ok && i < t->n_services; i++)
-        ok = attach(services, NULL, service_to_json(t, &t->services[i]));
-    cJSON *classes = ok ? cJSON_CreateArray() : NULL;
-    ok = ok && attach(root, "classes", classes);
-    for (size_t i = 0; ok && i < t->n_classes; i++)
-        ok = attach(classes, NULL, class_to_json(t, &t->classes[i]));
-    if (ok && t->n_demand > 0) {
-        cJSON *demand = cJSON_CreateArray();
-        ok = attach(root, "demand", demand);
-        for (size_t i = 0; ok && i < t->n_demand; i++) {
-            const slate_demand *e = &t->demand[i];
-            cJSON *o = cJSON_CreateObject();
-            ok = attach(demand, NULL, o) &&
-                 attach(o, "class", cJSON_CreateString(t->classes[e->klass].name)) &&
-                 attach(o, "cluster", cJSON_CreateString(t->clusters[e->cluster])) &&
-                 attach(o, "rps", exact_number(e->rps));
-        }
-    }
-    if (!ok) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    return root;
-}
-
-int slate_topology_to_json(const slate_topology *t, int pretty, char **out)
-{
-    if (t == NULL || out == NULL)
-        return SLATE_ERR_INVALID_ARG;
-    cJSON *root = topology_to_cjson(t);
-    if (root == NULL)
-        return SLATE_ERR_NOMEM;
-    int rv = slate_json_print(root, pretty, out);
-    cJSON_Delete(root);
-    return rv;
-}
