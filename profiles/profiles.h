@@ -24,7 +24,9 @@
  *    "mu_rps": 800, "coef": [0.001, 0.00002]}
  *   {"service": ..., "cluster": ..., "form": "points", "mu_rps": 800,
  *    "points": [[0, 1.0], [400, 1.5], [700, 4.0]]}
- * A profile-set document is {"profiles": [ ... ]}.
+ * A profile-set document is {"profiles": [ ... ]}. "mu_rps" may be omitted
+ * and then defaults to the deployment's capacity_rps. For "points" the loads
+ * must be strictly ascending and t0 is not given: it is the hull's value at 0.
  */
 #ifndef SLATE_PROFILES_PROFILES_H
 #define SLATE_PROFILES_PROFILES_H
@@ -36,7 +38,9 @@
 
 #define SLATE_PROFILE_MAX_DEGREE 4  /* poly: highest power of rho */
 #define SLATE_PROFILE_MAX_POINTS 64 /* points form */
-#define SLATE_PWL_MAX_SEGMENTS 64
+#define SLATE_PWL_MAX_SEGMENTS   64
+#define SLATE_PROFILE_MAX_MS     1e9 /* bound on t0_ms, k_ms, coef[] and point latencies */
+/* mu_rps and point loads are bounded by SLATE_TOPO_MAX_RPS. */
 
 typedef enum slate_profile_form {
     SLATE_PROFILE_MM1 = 0,
@@ -52,6 +56,9 @@ typedef struct slate_profile {
     double k_ms;   /* MM1: scale of the queueing term, ms, >= 0 */
     double coef[SLATE_PROFILE_MAX_DEGREE]; /* POLY: coef[i] multiplies rho^(i+1) */
     int degree;                            /* POLY: 1..SLATE_PROFILE_MAX_DEGREE */
+    /* POINTS: loads strictly ascending. t0_ms is derived (the hull's value at
+     * load 0): slate_profile_set_put() and the JSON loader store it, and
+     * slate_profile_latency() ignores the field. */
     double pts_load[SLATE_PROFILE_MAX_POINTS];   /* POINTS: work units/s, ascending */
     double pts_latency[SLATE_PROFILE_MAX_POINTS]; /* POINTS: ms */
     int n_pts;
@@ -68,11 +75,16 @@ void slate_profile_init_mm1(slate_profile *p, double t0_ms, double k_ms, double 
  * Returns SLATE_OK or SLATE_ERR_PROFILE_INVALID with a message in |diag|. */
 int slate_profile_validate(const slate_profile *p, slate_diag *diag);
 
-/* Returns latency in ms at load |rho| (work units/s, >= 0); may be +inf. */
+/* Returns latency in ms at load |rho| (work units/s, >= 0; a negative load
+ * counts as 0, NaN gives NaN); may be +inf. */
 double slate_profile_latency(const slate_profile *p, double rho);
 
 /* Returns the queueing term q(rho) in ms; 0 at rho = 0; may be +inf. */
 double slate_profile_queueing(const slate_profile *p, double rho);
+
+/* Returns the unloaded latency latency(0) in ms: t0_ms, or for POINTS the
+ * hull's value at load 0 whatever the t0_ms field holds. */
+double slate_profile_t0(const slate_profile *p);
 
 /* The convex piecewise-linear over-approximation of rho * q(rho). */
 typedef struct slate_pwl {
@@ -103,7 +115,12 @@ double slate_pwl_eval(const slate_pwl *pwl, double x);
  * |max_degree|) and the MM1 form (with the given |mu_rps|) by non-negative
  * least squares, so the result is monotone and convex by construction, and
  * keeps the one with the least weighted squared error. |mu_rps| is kept in
- * the result. Returns SLATE_OK, SLATE_ERR_INVALID_ARG, or
+ * the result. The least squared error is penalised per parameter (BIC-like)
+ * so noise does not pick a higher degree; samples with a NaN, infinite or
+ * negative value or a zero weight are skipped, as are samples at rho >= mu
+ * for the MM1 form (profile_fit.c says why). Returns SLATE_OK,
+ * SLATE_ERR_INVALID_ARG (NULL arrays, out NULL, mu_rps not in
+ * (0, SLATE_TOPO_MAX_RPS], max_degree not in 1..SLATE_PROFILE_MAX_DEGREE) or
  * SLATE_ERR_FIT_INSUFFICIENT (fewer than 2 usable samples or a single load
  * level); |*out| is untouched on failure.
  */
@@ -118,8 +135,8 @@ typedef struct slate_profile_set slate_profile_set;
 
 /*
  * Creates a set with the MM1 default for every deployment of |t|:
- * t0 = k = service_time_ms, mu = capacity_rps. Returns SLATE_OK or
- * SLATE_ERR_NOMEM.
+ * t0 = k = service_time_ms, mu = capacity_rps. Returns SLATE_OK,
+ * SLATE_ERR_NOMEM or SLATE_ERR_INVALID_ARG (NULL argument).
  */
 int slate_profile_set_new(const slate_topology *t, slate_profile_set **out);
 void slate_profile_set_free(slate_profile_set *s);
@@ -130,7 +147,8 @@ const slate_profile *slate_profile_set_get(const slate_profile_set *s, int servi
                                            int cluster);
 
 /* Replaces the profile (copied) of a deployment. Returns SLATE_OK,
- * SLATE_ERR_NOT_FOUND (not deployed) or SLATE_ERR_PROFILE_INVALID. */
+ * SLATE_ERR_NOT_FOUND (not deployed, or indices out of range),
+ * SLATE_ERR_PROFILE_INVALID, or SLATE_ERR_INVALID_ARG (|s| NULL). */
 int slate_profile_set_put(slate_profile_set *s, int service, int cluster,
                           const slate_profile *p);
 
@@ -144,10 +162,14 @@ int slate_profile_set_put(slate_profile_set *s, int service, int cluster,
 int slate_profile_set_load_json(slate_profile_set *s, const char *text, size_t len,
                                 slate_diag *diag);
 
-/* Serialises every profile of |s|. Returns owned text (free()). SLATE_OK or NOMEM. */
+/* Serialises every profile of |s|, services in topology order, then clusters
+ * in topology order. Returns owned text (free()). SLATE_OK, SLATE_ERR_NOMEM or
+ * SLATE_ERR_INVALID_ARG (NULL argument). */
 int slate_profile_set_to_json(const slate_profile_set *s, int pretty, char **out);
 
-/* Serialises one profile as a JSON object (no service/cluster members). */
+/* Serialises one profile as a JSON object (no service/cluster members).
+ * Returns owned text (free()). SLATE_OK, SLATE_ERR_NOMEM or
+ * SLATE_ERR_INVALID_ARG (NULL argument or a profile that does not validate). */
 int slate_profile_to_json(const slate_profile *p, int pretty, char **out);
 
 #endif
