@@ -303,3 +303,24 @@ cJSON *slate_json_add_number(cJSON *obj, const char *key, double v)
         return cJSON_AddNumberToObject(obj, key, v);
     return cJSON_AddNullToObject(obj, key);
 }
+
+int slate_json_attach(cJSON *parent, const char *key, cJSON *item)
+{
+    if (item == NULL)
+        return 0;
+    if (key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item))
+        return 1;
+    cJSON_Delete(item);
+    return 0;
+}
+
+cJSON *slate_json_exact_number(double v)
+{
+    char text[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof(text), "%.*g", digits, v);
+        if (strtod(text, NULL) == v)
+            break;
+    }
+    return cJSON_CreateRaw(text);
+}

@@ -111,6 +111,22 @@ const cJSON *slate_json_get_object(const cJSON *obj, const char *key, unsigned f
  */
 int slate_json_print(const cJSON *json, int pretty, char **out);
 
+/*
+ * Adds |item| to object |parent| under |key|, or to array |parent| when |key|
+ * is NULL. Takes ownership of |item| also on failure. Returns 1, or 0 when out
+ * of memory (including |item| == NULL from a failed create), so calls can be
+ * chained with &&.
+ */
+int slate_json_attach(cJSON *parent, const char *key, cJSON *item);
+
+/*
+ * Returns a number item (returns owned) printed with the fewest digits
+ * (15..17) that read back as exactly |v|, so a saved document reloads bit for
+ * bit (cJSON's own printer settles for 15 digits within an epsilon). |v| must
+ * be finite. NULL when out of memory.
+ */
+cJSON *slate_json_exact_number(double v);
+
 /* Adds a number that is finite, or null when it is not (JSON has no inf/NaN). */
 cJSON *slate_json_add_number(cJSON *obj, const char *key, double v);
 

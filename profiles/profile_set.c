@@ -409,61 +409,33 @@ out:
 
 /* ---- save ---- */
 
-/* Adds |item| under |key| of object |parent| (or to array |parent| when |key|
- * is NULL). Takes ownership of |item| also on failure; returns 0 when out of
- * memory (including a NULL |item| from a failed create). */
-static int attach(cJSON *parent, const char *key, cJSON *item)
-{
-    if (item == NULL)
-        return 0;
-    if (key ? cJSON_AddItemToObject(parent, key, item) : cJSON_AddItemToArray(parent, item))
-        return 1;
-    cJSON_Delete(item);
-    return 0;
-}
-
-/* A number item printed with the fewest digits (15..17) that read back as
- * exactly |v|, so load(to_json(s)) reproduces every profile bit for bit
- * (cJSON's own printer settles for 15 digits within an epsilon). |v| is
- * finite: only validated profiles are printed. */
-static cJSON *exact_number(double v)
-{
-    char text[40];
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(text, sizeof(text), "%.*g", digits, v);
-        if (strtod(text, NULL) == v)
-            break;
-    }
-    return cJSON_CreateRaw(text);
-}
-
 /* Adds the members of |p| (validated) to object |obj|. Returns 0 on NOMEM. */
 static int add_profile_members(cJSON *obj, const slate_profile *p)
 {
-    int ok = attach(obj, "form", cJSON_CreateString(form_name(p->form)));
+    int ok = slate_json_attach(obj, "form", cJSON_CreateString(form_name(p->form)));
     switch (p->form) {
     case SLATE_PROFILE_MM1:
-        ok = ok && attach(obj, "t0_ms", exact_number(p->t0_ms));
-        ok = ok && attach(obj, "k_ms", exact_number(p->k_ms));
-        ok = ok && attach(obj, "mu_rps", exact_number(p->mu_rps));
+        ok = ok && slate_json_attach(obj, "t0_ms", slate_json_exact_number(p->t0_ms));
+        ok = ok && slate_json_attach(obj, "k_ms", slate_json_exact_number(p->k_ms));
+        ok = ok && slate_json_attach(obj, "mu_rps", slate_json_exact_number(p->mu_rps));
         break;
     case SLATE_PROFILE_POLY: {
-        ok = ok && attach(obj, "t0_ms", exact_number(p->t0_ms));
-        ok = ok && attach(obj, "mu_rps", exact_number(p->mu_rps));
+        ok = ok && slate_json_attach(obj, "t0_ms", slate_json_exact_number(p->t0_ms));
+        ok = ok && slate_json_attach(obj, "mu_rps", slate_json_exact_number(p->mu_rps));
         cJSON *coef = cJSON_CreateArray();
-        ok = ok && attach(obj, "coef", coef);
+        ok = ok && slate_json_attach(obj, "coef", coef);
         for (int i = 0; ok && i < p->degree; i++)
-            ok = attach(coef, NULL, exact_number(p->coef[i]));
+            ok = slate_json_attach(coef, NULL, slate_json_exact_number(p->coef[i]));
         break;
     }
     case SLATE_PROFILE_POINTS: {
-        ok = ok && attach(obj, "mu_rps", exact_number(p->mu_rps));
+        ok = ok && slate_json_attach(obj, "mu_rps", slate_json_exact_number(p->mu_rps));
         cJSON *pts = cJSON_CreateArray();
-        ok = ok && attach(obj, "points", pts);
+        ok = ok && slate_json_attach(obj, "points", pts);
         for (int i = 0; ok && i < p->n_pts; i++) {
             cJSON *pair = cJSON_CreateArray();
-            ok = attach(pts, NULL, pair) && attach(pair, NULL, exact_number(p->pts_load[i])) &&
-                 attach(pair, NULL, exact_number(p->pts_latency[i]));
+            ok = slate_json_attach(pts, NULL, pair) && slate_json_attach(pair, NULL, slate_json_exact_number(p->pts_load[i])) &&
+                 slate_json_attach(pair, NULL, slate_json_exact_number(p->pts_latency[i]));
         }
         break;
     }
@@ -492,16 +464,16 @@ int slate_profile_set_to_json(const slate_profile_set *s, int pretty, char **out
     const slate_topology *t = s->topo;
     cJSON *root = cJSON_CreateObject();
     cJSON *arr = cJSON_CreateArray();
-    int ok = root != NULL && attach(root, "profiles", arr);
+    int ok = root != NULL && slate_json_attach(root, "profiles", arr);
     for (size_t i = 0; ok && i < s->n_services; i++) {
         for (size_t c = 0; ok && c < s->n_clusters; c++) {
             int k = s->slot[i * s->n_clusters + c];
             if (k < 0)
                 continue;
             cJSON *obj = cJSON_CreateObject();
-            ok = attach(arr, NULL, obj) &&
-                 attach(obj, "service", cJSON_CreateString(t->services[i].name)) &&
-                 attach(obj, "cluster", cJSON_CreateString(t->clusters[c])) &&
+            ok = slate_json_attach(arr, NULL, obj) &&
+                 slate_json_attach(obj, "service", cJSON_CreateString(t->services[i].name)) &&
+                 slate_json_attach(obj, "cluster", cJSON_CreateString(t->clusters[c])) &&
                  add_profile_members(obj, &s->profiles[k]);
         }
     }
