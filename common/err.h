@@ -29,7 +29,9 @@
     X(SLATE_ERR_SOLVE_FAILED, -300, "LP solver failed")                                   \
     X(SLATE_ERR_SOLVE_LIMIT, -301, "LP solver hit its time or iteration limit")           \
     X(SLATE_ERR_NO_SOLUTION, -302, "no solution is available yet")                        \
-    X(SLATE_ERR_INFEASIBLE, -303, "LP is infeasible")
+    X(SLATE_ERR_INFEASIBLE, -303, "LP is infeasible") \
+    /* sim: -600 .. -699 */                                                               \
+    X(SLATE_ERR_SCENARIO_INVALID, -600, "simulation scenario is invalid")
 
 typedef enum slate_err {
 #define SLATE_ERR_ENUM(name, value, msg) name = value,

@@ -38,7 +38,9 @@ typedef enum slate_cost_mode {
 } slate_cost_mode;
 
 typedef enum slate_lp_method {
-    SLATE_LP_AUTO = 0,     /* interior point (then crossover) cold, dual simplex warm */
+    SLATE_LP_AUTO = 0,     /* primal simplex from a basis built from the default
+                              routing cold, dual simplex warm (measured fastest;
+                              see optimizer_glpk.c) */
     SLATE_LP_SIMPLEX = 1,  /* primal simplex cold, dual simplex warm */
     SLATE_LP_INTERIOR = 2  /* interior point every time (no warm start) */
 } slate_lp_method;
@@ -99,6 +101,27 @@ static inline double slate_solution_flow(const slate_solution *s, int k, int v, 
 int slate_solution_clone(const slate_solution *s, slate_solution **out);
 void slate_solution_free(slate_solution *s);
 
+/*
+ * Allocates a solution shaped for |t| with every flow, load and result 0
+ * (returns owned, free with slate_solution_free). For evaluating flows that
+ * did not come from the LP (baseline policies, the simulator).
+ * SLATE_OK or SLATE_ERR_NOMEM.
+ */
+int slate_solution_new(const slate_topology *t, slate_solution **out);
+
+/*
+ * Evaluates the flows already in |s| (x[k,v,a,b], req/s) against |profiles|
+ * (the latency model to predict with) the way the optimizer predicts its own
+ * result: fills load_rps, utilization, overload_rps (load above
+ * u_max * capacity), egress_usd_per_hour, latency_ms_rps, class_latency_ms
+ * and class_latency_cp_ms (see the struct). Queueing at a load at or above
+ * capacity is evaluated at the edge of the profile's PWL range rather than
+ * as infinity, and the overload is reported in overload_rps.
+ * SLATE_OK or SLATE_ERR_INVALID_ARG (shapes do not match |t|).
+ */
+int slate_solution_evaluate(const slate_topology *t, const slate_profile_set *profiles,
+                            double u_max, slate_solution *s);
+
 typedef struct slate_optimizer slate_optimizer;
 
 /*
@@ -128,11 +151,17 @@ int slate_optimizer_set_count(slate_optimizer *o, int k, int v, double count);
 /* Switches cost mode and its parameter for the next solve. */
 int slate_optimizer_set_cost(slate_optimizer *o, slate_cost_mode mode, double value);
 
+/* Replaces the per-solve limits (opts.time_limit_ms in [1, 2e9], and
+ * opts.iteration_limit >= 1) from the next solve on.
+ * SLATE_OK or SLATE_ERR_INVALID_ARG. */
+int slate_optimizer_set_limits(slate_optimizer *o, double time_limit_ms, int iteration_limit);
+
 /*
  * Solves (warm when a previous basis exists). On success the new solution
  * replaces the previous one; on failure the previous one stays and |diag|
- * says why. Returns SLATE_OK, SLATE_ERR_SOLVE_LIMIT, SLATE_ERR_SOLVE_FAILED
- * or SLATE_ERR_NOMEM.
+ * says why. Returns SLATE_OK, SLATE_ERR_SOLVE_LIMIT, SLATE_ERR_SOLVE_FAILED,
+ * SLATE_ERR_INFEASIBLE (only in SLATE_COST_BUDGET mode: the budget cannot
+ * carry the demand) or SLATE_ERR_NOMEM.
  */
 int slate_optimizer_solve(slate_optimizer *o, slate_diag *diag);
 

@@ -63,7 +63,8 @@ void slate_route_default_weights(const slate_topology *t, int src_cluster, int d
 
 /*
  * Serialises the rules whose source is |cluster| and |service| (names; NULL
- * for all) as {"version": N, "rules": [{"class", "src_service",
+ * for all; the service "" selects the ingress rules, whose src_service is
+ * JSON null) as {"version": N, "rules": [{"class", "src_service",
  * "src_cluster", "dst_service", "weights": {cluster: w}, "flow_rps",
  * "fallback"}]}; weights of 0 are omitted. Returns owned text (free()).
  * SLATE_OK, SLATE_ERR_NOT_FOUND (unknown name) or SLATE_ERR_NOMEM.
