@@ -1,0 +1,211 @@
+/*
+ * slate-sim: compares routing policies on a scenario (see sim/runner.h).
+ *
+ *   slate-sim SCENARIO.json [--policies local,waterfall,slate,...|all]
+ *             [--mode analytic|des|both] [--csv FILE] [--json FILE]
+ *             [--seed N] [--max-requests N]
+ *
+ * Exit status: 0 on success, 1 on a bad scenario or a failed run, 2 on bad
+ * usage.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "sim/runner.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: slate-sim SCENARIO.json [--policies P1,P2,...|all] "
+                "[--mode analytic|des|both]\n"
+                "                 [--csv FILE] [--json FILE] [--seed N] [--max-requests N]\n"
+                "policies:");
+    for (int i = 0; i < SLATE_POLICY_COUNT; i++)
+        fprintf(fp, " %s", slate_policy_name((slate_policy_kind)i));
+    fprintf(fp, "\n");
+}
+
+/* Parses a comma-separated list into |out| (at most SLATE_POLICY_COUNT, no
+ * repeats); "all" selects every policy. Returns the count, or -1. */
+static int parse_policies(const char *list, slate_policy_kind *out)
+{
+    if (strcmp(list, "all") == 0) {
+        for (int i = 0; i < SLATE_POLICY_COUNT; i++)
+            out[i] = (slate_policy_kind)i;
+        return SLATE_POLICY_COUNT;
+    }
+    int n = 0;
+    const char *p = list;
+    while (*p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char name[32];
+        if (len == 0 || len >= sizeof(name)) {
+            fprintf(stderr, "slate-sim: bad policy list \"%s\"\n", list);
+            return -1;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        slate_policy_kind k;
+        if (slate_policy_parse(name, &k) != SLATE_OK) {
+            fprintf(stderr, "slate-sim: unknown policy \"%s\"\n", name);
+            return -1;
+        }
+        int dup = 0;
+        for (int i = 0; i < n; i++)
+            dup |= out[i] == k;
+        if (!dup && n < SLATE_POLICY_COUNT)
+            out[n++] = k;
+        p += len + (comma ? 1 : 0);
+    }
+    return n;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *scenario_path = NULL, *policy_list = NULL, *csv_path = NULL, *json_path = NULL;
+    slate_sim_opts opts;
+    slate_sim_opts_init(&opts);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (a[0] != '-') {
+            if (scenario_path != NULL) {
+                usage(stderr);
+                return 2;
+            }
+            scenario_path = a;
+            continue;
+        } else if (val == NULL) {
+            fprintf(stderr, "slate-sim: %s needs a value\n", a);
+            return 2;
+        } else if (strcmp(a, "--policies") == 0 || strcmp(a, "--policy") == 0) {
+            policy_list = val;
+        } else if (strcmp(a, "--mode") == 0) {
+            if (strcmp(val, "analytic") == 0)
+                opts.modes = SLATE_SIM_ANALYTIC;
+            else if (strcmp(val, "des") == 0)
+                opts.modes = SLATE_SIM_DES;
+            else if (strcmp(val, "both") == 0)
+                opts.modes = SLATE_SIM_ANALYTIC | SLATE_SIM_DES;
+            else {
+                fprintf(stderr, "slate-sim: --mode is analytic, des or both\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--csv") == 0) {
+            csv_path = val;
+        } else if (strcmp(a, "--json") == 0) {
+            json_path = val;
+        } else if (strcmp(a, "--seed") == 0) {
+            if (parse_u64(val, &opts.seed) != 0) {
+                fprintf(stderr, "slate-sim: --seed needs a non-negative integer\n");
+                return 2;
+            }
+            opts.has_seed = 1;
+        } else if (strcmp(a, "--max-requests") == 0) {
+            if (parse_u64(val, &opts.max_requests) != 0 || opts.max_requests == 0) {
+                fprintf(stderr, "slate-sim: --max-requests needs a positive integer\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "slate-sim: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+        i++;
+    }
+    if (scenario_path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    slate_policy_kind policies[SLATE_POLICY_COUNT];
+    int n_policies;
+    if (policy_list != NULL) {
+        n_policies = parse_policies(policy_list, policies);
+        if (n_policies <= 0)
+            return 2;
+    } else {
+        /* Every policy; p2c-ewma only where it exists (DES). */
+        n_policies = 0;
+        for (int i = 0; i < SLATE_POLICY_COUNT; i++)
+            if (slate_policy_has_table((slate_policy_kind)i) || (opts.modes & SLATE_SIM_DES))
+                policies[n_policies++] = (slate_policy_kind)i;
+    }
+
+    int status = 1;
+    slate_diag diag;
+    slate_diag_init(&diag);
+    slate_scenario *sc = NULL;
+    slate_sim_report *rep = NULL;
+    int rv = slate_scenario_load_file(scenario_path, &sc, &diag);
+    if (rv != SLATE_OK) {
+        fprintf(stderr, "slate-sim: %s: %s\n", scenario_path, slate_strerror(rv));
+        slate_diag_print(&diag, stderr);
+        goto out;
+    }
+    slate_diag_clear(&diag);
+    rv = slate_sim_run(sc, policies, (size_t)n_policies, &opts, &rep, &diag);
+    if (rv != SLATE_OK) {
+        fprintf(stderr, "slate-sim: run failed: %s\n", slate_strerror(rv));
+        goto out;
+    }
+    printf("scenario %s: topology \"%s\", %g s (warm-up %g s)\n", scenario_path, sc->topology->name,
+           sc->duration_s, sc->warmup_s);
+    slate_sim_report_print(rep, stdout);
+    if (csv_path != NULL) {
+        FILE *fp = fopen(csv_path, "w");
+        if (fp == NULL || slate_sim_report_write_csv(rep, fp) != SLATE_OK) {
+            fprintf(stderr, "slate-sim: cannot write %s: %s\n", csv_path, strerror(errno));
+            if (fp != NULL)
+                fclose(fp);
+            goto out;
+        }
+        if (fclose(fp) != 0) {
+            fprintf(stderr, "slate-sim: cannot write %s: %s\n", csv_path, strerror(errno));
+            goto out;
+        }
+    }
+    if (json_path != NULL) {
+        char *text = NULL;
+        if (slate_sim_report_to_json(rep, &text) != SLATE_OK) {
+            fprintf(stderr, "slate-sim: out of memory\n");
+            goto out;
+        }
+        FILE *fp = fopen(json_path, "w");
+        int ok = fp != NULL && fputs(text, fp) >= 0 && fputc('\n', fp) != EOF;
+        if (fp != NULL && fclose(fp) != 0)
+            ok = 0;
+        free(text);
+        if (!ok) {
+            fprintf(stderr, "slate-sim: cannot write %s: %s\n", json_path, strerror(errno));
+            goto out;
+        }
+    }
+    status = 0;
+    /* A row that failed makes the run fail too, after the table is out. */
+    for (size_t i = 0; i < rep->n_rows; i++)
+        if (rep->rows[i].status != SLATE_OK && !(rep->rows[i].mode == SLATE_SIM_ANALYTIC &&
+                                                 !slate_policy_has_table(rep->rows[i].policy)))
+            status = 1;
+out:
+    slate_sim_report_free(rep);
+    slate_scenario_free(sc);
+    slate_diag_cleanup(&diag);
+    return status;
+}
