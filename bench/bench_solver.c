@@ -63,7 +63,8 @@ typedef struct bench_opts {
     const char *lp_path;        /* NULL: a temporary file, removed at exit */
     double target_cold_ms;      /* 0: no target */
     double target_warm_ms;
-    double time_limit_ms; /* optimizer's per-solve limit; 0: its default */
+    double time_limit_ms;  /* optimizer's per-solve limit; 0: its default */
+    int column_generation; /* opts.column_generation; -1: the optimizer's default */
     int header;
 } bench_opts;
 
@@ -90,13 +91,15 @@ typedef struct bench_result {
     int rows, cols, nonzeros;
     double gen_ms, load_ms, build_ms;
     double cold_med, cold_best, warm_med, warm_best;
-    int warm_not_warm;   /* warm repeats the optimizer reported as cold */
-    int cold_iterations; /* of the last cold solve */
-    int warm_iterations; /* of the last warm solve */
-    double obj_base;     /* cold objective at the generated demand */
-    double warm_vs_cold; /* relative objective difference, changed problem */
-    double read_ms;      /* glpsol --check */
-    int cold_failed;     /* the slate_err of a failed cold solve, else 0 */
+    int warm_not_warm;                 /* warm repeats the optimizer reported as cold */
+    int cold_iterations;               /* of the last cold solve */
+    int warm_iterations;               /* of the last warm solve */
+    int cold_cg_rounds, cold_cg_freed; /* column generation, last cold solve */
+    int warm_cg_rounds, warm_cg_freed; /* column generation, last warm solve */
+    double obj_base;                   /* cold objective at the generated demand */
+    double warm_vs_cold;               /* relative objective difference, changed problem */
+    double read_ms;                    /* glpsol --check */
+    int cold_failed;                   /* the slate_err of a failed cold solve, else 0 */
     double cold_failed_ms;
     int warm_failed; /* the slate_err of a failed warm or check solve, else 0 */
     glpsol_run interior, simplex;
@@ -121,6 +124,7 @@ static void usage(FILE *fp)
             "  --label TEXT           case name in the table\n"
             "  --target-cold-ms X --target-warm-ms Y   print met / not met\n"
             "  --time-limit-ms T      the optimizer's per-solve time limit (default: its own)\n"
+            "  --column-generation on|off   the optimizer's column generation (default: its own)\n"
             "  --header               print the Markdown table header first\n");
 }
 
@@ -155,6 +159,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
     o->method = SLATE_LP_AUTO;
     o->glpsol = "glpsol";
     o->glpsol_timeout_s = 120;
+    o->column_generation = -1;
 
     if (argc < 2 || slate_bench_params_set_shape(&o->gen, argv[1]) != 0) {
         usage(stderr);
@@ -211,6 +216,13 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
             bad = parse_ms(val, &o->target_warm_ms);
         } else if (strcmp(opt, "--time-limit-ms") == 0) {
             bad = parse_ms(val, &o->time_limit_ms);
+        } else if (strcmp(opt, "--column-generation") == 0) {
+            if (strcmp(val, "on") == 0)
+                o->column_generation = 1;
+            else if (strcmp(val, "off") == 0)
+                o->column_generation = 0;
+            else
+                bad = -1;
         } else {
             fprintf(stderr, "slate-bench-solver: unknown option %s\n", opt);
             usage(stderr);
@@ -547,6 +559,8 @@ static int measure_cold(slate_optimizer *o, const bench_opts *opts, bench_result
     r->nonzeros = s->nonzeros;
     r->obj_base = s->objective;
     r->cold_iterations = s->iterations;
+    r->cold_cg_rounds = s->cg_rounds;
+    r->cold_cg_freed = s->cg_arcs_freed;
     r->cold_med = median(times, opts->repeats, &r->cold_best);
     return SLATE_OK;
 }
@@ -569,6 +583,8 @@ static int measure_warm(slate_optimizer *o, const slate_topology *t, const bench
             r->warm_not_warm++;
         warm_obj = s->objective;
         r->warm_iterations = s->iterations;
+        r->warm_cg_rounds = s->cg_rounds;
+        r->warm_cg_freed = s->cg_arcs_freed;
     }
     r->warm_med = median(times, opts->repeats, &r->warm_best);
 
@@ -666,11 +682,13 @@ static void print_details(const bench_opts *o, const bench_result *r)
             stderr,
             "%s: rows %d cols %d nnz %d | gen %.1f ms load %.1f ms build %.1f ms | "
             "cold median %.2f best %.2f ms (%d it) | warm median %.2f best %.2f ms (%d it)%s%s | "
-            "objective %.6e, warm-vs-cold %.1e\n",
+            "objective %.6e, warm-vs-cold %.1e | column generation: cold %d rounds %d arcs "
+            "freed, warm %d rounds %d freed\n",
             r->label, r->rows, r->cols, r->nonzeros, r->gen_ms, r->load_ms, r->build_ms,
             r->cold_med, r->cold_best, r->cold_iterations, r->warm_med, r->warm_best,
             r->warm_iterations, r->warm_not_warm > 0 ? " SOME NOT WARM" : "",
-            r->warm_failed != 0 ? " WARM OR CHECK SOLVE FAILED" : "", r->obj_base, r->warm_vs_cold);
+            r->warm_failed != 0 ? " WARM OR CHECK SOLVE FAILED" : "", r->obj_base, r->warm_vs_cold,
+            r->cold_cg_rounds, r->cold_cg_freed, r->warm_cg_rounds, r->warm_cg_freed);
     if (o->glpsol != NULL)
         fprintf(stderr,
                 "%s: glpsol read %.1f ms | interior %.1f ms %s obj %.9e | "
@@ -730,6 +748,8 @@ int main(int argc, char **argv)
     oo.method = opts.method;
     if (opts.time_limit_ms > 0)
         oo.time_limit_ms = opts.time_limit_ms;
+    if (opts.column_generation >= 0)
+        oo.column_generation = opts.column_generation;
     t0 = slate_clock_ms();
     rv = slate_optimizer_new(t, profiles, &oo, &o, &diag);
     r.build_ms = slate_clock_ms() - t0;

@@ -62,6 +62,7 @@ void slate_optimizer_opts_init(slate_optimizer_opts *o)
     o->critical_path = 0;
     o->prune_arcs = 1;
     o->method = SLATE_LP_AUTO;
+    o->column_generation = 1;
 }
 
 static int finite_nonneg(double v)

@@ -58,6 +58,11 @@ typedef struct slate_optimizer_opts {
     int critical_path;       /* 1: weight node terms by critical-path share; default 0 */
     int prune_arcs;          /* 1: drop provably dominated cross-cluster arcs; default 1 */
     slate_lp_method method;
+    int column_generation;   /* 1 (with SLATE_LP_AUTO): solve over a candidate set
+                                of arcs (the default routing's), the others fixed
+                                at 0, and free every fixed arc whose reduced cost
+                                prices out until none does; the result is optimal
+                                for the full LP (see optimizer_pricing.c); default 1 */
 } slate_optimizer_opts;
 
 /* Fills |o| with the defaults above. */
@@ -73,6 +78,8 @@ typedef struct slate_solution {
     int warm;                /* 1 if the solve started from a previous basis */
     double solve_ms;         /* wall time of the solve, ms */
     int iterations;          /* simplex + interior-point iterations */
+    int cg_rounds;           /* column generation: pricing rounds (0 without it) */
+    int cg_arcs_freed;       /* column generation: arcs this solve freed */
     int rows, cols, nonzeros;/* LP size */
     double objective;        /* the LP objective, ms*req/s (+ penalties) */
     double latency_ms_rps;   /* predicted total latency per second, ms*req/s */

@@ -195,6 +195,8 @@ typedef struct solve_ctx {
     const char *stage;  /* what ran last, for messages */
     double solver_ms;   /* time spent inside GLPK's solvers */
     int iterations;
+    int cg_rounds; /* column generation: pricing rounds */
+    int cg_freed;  /* column generation: arcs freed by pricing */
 } solve_ctx;
 
 /* Milliseconds left before the deadline, at least 1 (GLPK's tm_lim is int). */
@@ -252,6 +254,12 @@ static int simplex_result(const slate_optimizer *o, const solve_ctx *c)
 
 int slate_opt_crash_basis(slate_optimizer *o);
 
+/* Defined in optimizer_pricing.c. */
+int slate_opt_cg_active(const slate_optimizer *o);
+int slate_opt_cg_restrict(slate_optimizer *o);
+int slate_opt_cg_price(slate_optimizer *o, int *freed);
+int slate_opt_cg_free_all(slate_optimizer *o);
+
 static int is_basis_problem(int ret)
 {
     return ret == GLP_EBADB || ret == GLP_ESING || ret == GLP_ECOND;
@@ -287,6 +295,10 @@ static int cold_simplex(slate_optimizer *o, solve_ctx *c, int meth)
  */
 static int cold_crash(slate_optimizer *o, solve_ctx *c)
 {
+    /* Column generation starts from the candidate arcs (before the crash
+     * basis, which makes some of them basic). */
+    if (slate_opt_cg_active(o))
+        slate_opt_cg_restrict(o);
     int rv = slate_opt_crash_basis(o);
     if (rv != SLATE_OK)
         return rv;
@@ -297,6 +309,44 @@ static int cold_crash(slate_optimizer *o, solve_ctx *c)
         run_simplex(o, c, GLP_PRIMAL, 0, "cold primal simplex from GLPK's basis");
     }
     return simplex_result(o, c);
+}
+
+/*
+ * Column generation's outer loop (optimizer_pricing.c explains why its end
+ * is optimal for the full LP): |rv| is the result of solving the restricted
+ * LP; while it is optimal and some fixed arc prices out, free those arcs and
+ * continue with the primal simplex from the same (still primal feasible)
+ * basis. The rounds share the solve's deadline and iteration budget.
+ */
+static int price_and_resolve(slate_optimizer *o, solve_ctx *c, int rv)
+{
+    for (;;) {
+        if (rv == SLATE_ERR_INFEASIBLE) {
+            /* The restricted LP may be infeasible (an egress budget the
+             * candidate arcs cannot meet) where the full LP is not: decide
+             * on the full LP, from the current basis. */
+            if (slate_opt_cg_free_all(o) == 0)
+                return rv;
+            run_simplex(o, c, GLP_PRIMAL, 0, "primal simplex over all arcs");
+            return simplex_result(o, c);
+        }
+        if (rv != SLATE_OK)
+            return rv;
+        int freed = 0;
+        rv = slate_opt_cg_price(o, &freed);
+        if (rv != SLATE_OK)
+            return rv;
+        c->cg_rounds++;
+        c->cg_freed += freed;
+        if (freed == 0)
+            return SLATE_OK;
+        if (slate_clock_ms() >= c->deadline_ms || c->iterations >= o->opts.iteration_limit) {
+            c->stage = "column generation";
+            return SLATE_ERR_SOLVE_LIMIT;
+        }
+        run_simplex(o, c, GLP_PRIMAL, 0, "primal simplex after pricing arcs");
+        rv = simplex_result(o, c);
+    }
 }
 
 static int interior(slate_optimizer *o, solve_ctx *c)
@@ -361,6 +411,8 @@ static int solve_fn(slate_optimizer *o, void *arg)
     } else {
         rv = cold_crash(o, c);
     }
+    if (!from_ipt && slate_opt_cg_active(o))
+        rv = price_and_resolve(o, c, rv);
     /* A limit or failure leaves GLPK's basis valid (a basis, if not the
      * optimal one) unless the basis itself was the problem. */
     if (rv != SLATE_OK) {
@@ -376,6 +428,8 @@ static int solve_fn(slate_optimizer *o, void *arg)
     o->pending->warm = c->warm;
     o->pending->solve_ms = c->solver_ms;
     o->pending->iterations = c->iterations;
+    o->pending->cg_rounds = c->cg_rounds;
+    o->pending->cg_arcs_freed = c->cg_freed;
     slate_solution_free(o->sol);
     o->sol = o->pending;
     o->pending = NULL;
