@@ -48,33 +48,9 @@ static int alloc_arrays(slate_solution *s)
     return SLATE_OK;
 }
 
-/* Allocates a zeroed solution shaped for |t|. */
-static int solution_alloc(const slate_topology *t, slate_solution **out)
-{
-    slate_solution *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        return SLATE_ERR_NOMEM;
-    s->n_classes = t->n_classes;
-    s->n_services = t->n_services;
-    s->n_clusters = t->n_clusters;
-    s->n_nodes = calloc(t->n_classes + 1, sizeof(size_t));
-    if (s->n_nodes == NULL) {
-        free(s);
-        return SLATE_ERR_NOMEM;
-    }
-    for (size_t k = 0; k < t->n_classes; k++)
-        s->n_nodes[k] = t->classes[k].n_nodes;
-    if (alloc_arrays(s) != SLATE_OK) {
-        slate_solution_free(s);
-        return SLATE_ERR_NOMEM;
-    }
-    *out = s;
-    return SLATE_OK;
-}
-
 int slate_opt_solution_alloc(const slate_optimizer *o, slate_solution **out)
 {
-    return solution_alloc(o->t, out);
+    return slate_solution_new(o->t, out);
 }
 
 int slate_solution_clone(const slate_solution *s, slate_solution **out)
