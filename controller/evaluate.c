@@ -23,42 +23,6 @@
 /* bytes -> GB for egress prices in USD/GB. */
 #define EVAL_BYTES_PER_GB 1e9
 
-int slate_solution_new(const slate_topology *t, slate_solution **out)
-{
-    if (t == NULL || out == NULL)
-        return SLATE_ERR_INVALID_ARG;
-    slate_solution *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        return SLATE_ERR_NOMEM;
-    s->n_classes = t->n_classes;
-    s->n_services = t->n_services;
-    s->n_clusters = t->n_clusters;
-    size_t nc = t->n_clusters;
-    size_t kc = t->n_classes * nc + 1, sc = t->n_services * nc + 1;
-    /* The +1s keep every calloc non-zero-sized for an empty model. */
-    s->n_nodes = calloc(t->n_classes + 1, sizeof(size_t));
-    s->flows = calloc(t->n_classes + 1, sizeof(double *));
-    s->class_latency_ms = calloc(kc, sizeof(double));
-    s->class_latency_cp_ms = calloc(kc, sizeof(double));
-    s->load_rps = calloc(sc, sizeof(double));
-    s->utilization = calloc(sc, sizeof(double));
-    s->overload_rps = calloc(sc, sizeof(double));
-    if (!s->n_nodes || !s->flows || !s->class_latency_ms || !s->class_latency_cp_ms ||
-        !s->load_rps || !s->utilization || !s->overload_rps)
-        goto fail;
-    for (size_t k = 0; k < t->n_classes; k++) {
-        s->n_nodes[k] = t->classes[k].n_nodes;
-        s->flows[k] = calloc(s->n_nodes[k] * nc * nc + 1, sizeof(double));
-        if (s->flows[k] == NULL)
-            goto fail;
-    }
-    *out = s;
-    return SLATE_OK;
-fail:
-    slate_solution_free(s);
-    return SLATE_ERR_NOMEM;
-}
-
 /* Returns 1 when |s| is shaped for |t| (sizes and call trees). */
 static int shape_matches(const slate_topology *t, const slate_solution *s)
 {
@@ -73,13 +37,14 @@ static int shape_matches(const slate_topology *t, const slate_solution *s)
 
 /*
  * Queueing delay in ms of one call at a deployment with profile |p| under
- * load |rho| (work units/s). Up to the edge of the LP's PWL range,
- * x_max = u_max * mu, it is the profile's q. Beyond it, where an M/M/1 q
- * tends to infinity, f(rho) = rho * q(rho) continues along its tangent at
- * x_max, as the LP's last piece continues, and the per-call delay is
- * f(rho) / rho: finite, increasing, and the overload itself is reported in
- * overload_rps. For a convex f the tangent is below f, so beyond the range
- * this is an optimistic (lower) estimate.
+ * load |rho| (work units/s); the near-capacity rule of
+ * slate_solution_evaluate (optimizer.h says why). Up to x_max = u_max * mu it
+ * is the profile's q. Beyond, f(rho) = rho * q(rho) continues along its
+ * tangent at x_max and the delay is f(rho) / rho. The slope is a backward
+ * difference (a profile's f need not be defined beyond x_max: an M/M/1's is
+ * infinite from mu on), for a convex f at most f'(x_max) and at least the
+ * secant f(x_max) / x_max from the origin; the clamp to the latter keeps
+ * rounding from making the delay decrease with the load.
  */
 static double queueing_ms(const slate_profile *p, double rho, double u_max)
 {
@@ -91,10 +56,24 @@ static double queueing_ms(const slate_profile *p, double rho, double u_max)
     double h = x_max * 1e-6;
     double f_max = x_max * slate_profile_queueing(p, x_max);
     double f_low = (x_max - h) * slate_profile_queueing(p, x_max - h);
-    double slope = (f_max - f_low) / h; /* a convex f: at most f'(x_max) */
+    double slope = fmax((f_max - f_low) / h, f_max / x_max);
     if (!isfinite(f_max) || !isfinite(slope))
         return INFINITY;
     return (f_max + slope * (rho - x_max)) / rho;
+}
+
+/*
+ * The calls of node |ch| (a child) per request of its parent at cluster |b|:
+ * the flows' own ratio, out(ch, b) / in(parent, b), where the parent has
+ * flow into b, else the topology's count. |in| and |out| are the class's
+ * per-node sums n_nodes * nc: in[v*nc+b] = sum_a x[v,a,b] (calls v serves at
+ * b) and out[v*nc+a] = sum_b x[v,a,b] (calls v gets from callers at a).
+ */
+static double call_count(const slate_class *c, const double *in, const double *out, size_t nc,
+                         size_t ch, size_t b)
+{
+    double served = in[(size_t)c->nodes[ch].parent * nc + b];
+    return served >= EVAL_FLOW_EPS ? out[ch * nc + b] / served : c->nodes[ch].count;
 }
 
 /*
@@ -104,25 +83,35 @@ static double queueing_ms(const slate_profile *p, double rho, double u_max)
  * reverse scan sees every child first):
  *   w[b] = x[k,v,a,b] / sum_b x   (the default policy when no flow)
  *   T(v, a) = sum_b w[b] (rtt[a][b] + work * t0[s,b] + q[s,b] + C(v, b))
- * Sum view: C = sum_c count_c * T(c, b). Critical path: sequential children
- * add count_c * T(c, b); parallel ones join by max_c count_c * T(c, b) (for a
- * fractional count a max of expectations, below the expected maximum).
+ * Sum view: C = sum_c n_c(b) * T(c, b), n_c(b) from call_count. Critical
+ * path: sequential children add n_c(b) * T(c, b); parallel ones join by
+ * max_c n_c(b) * T(c, b) (for a fractional count a max of expectations,
+ * below the expected maximum). |in| and |out| are scratch of n_nodes * nc.
  */
 static void class_latency(const slate_topology *t, const slate_profile_set *profiles,
                           const slate_solution *s, const double *q, size_t k, double *ts,
-                          double *tc)
+                          double *tc, double *in, double *out)
 {
     size_t nc = t->n_clusters;
     const slate_class *c = &t->classes[k];
+    memset(in, 0, c->n_nodes * nc * sizeof(double));
+    for (size_t v = 0; v < c->n_nodes; v++)
+        for (size_t a = 0; a < nc; a++) {
+            const double *x = &s->flows[k][(v * nc + a) * nc];
+            double total = 0;
+            for (size_t b = 0; b < nc; b++) {
+                total += x[b];
+                in[v * nc + b] += x[b];
+            }
+            out[v * nc + a] = total;
+        }
     double w[SLATE_TOPO_MAX_CLUSTERS];
     for (size_t v = c->n_nodes; v-- > 0;) {
         const slate_call_node *n = &c->nodes[v];
         size_t base = (size_t)n->service * nc;
         for (size_t a = 0; a < nc; a++) {
             const double *x = &s->flows[k][(v * nc + a) * nc];
-            double total = 0;
-            for (size_t b = 0; b < nc; b++)
-                total += x[b];
+            double total = out[v * nc + a];
             if (total < EVAL_FLOW_EPS)
                 slate_route_default_weights(t, (int)a, n->service, w);
             else
@@ -138,7 +127,7 @@ static void class_latency(const slate_topology *t, const slate_profile_set *prof
                 double kid_sum = 0, kid_cp = 0;
                 for (size_t j = 0; j < n->n_children; j++) {
                     size_t ch = (size_t)n->children[j];
-                    double cnt = c->nodes[ch].count;
+                    double cnt = call_count(c, in, out, nc, ch, b);
                     kid_sum += cnt * ts[ch * nc + b];
                     double e = cnt * tc[ch * nc + b];
                     kid_cp = n->parallel ? fmax(kid_cp, e) : kid_cp + e;
@@ -171,13 +160,16 @@ int slate_solution_evaluate(const slate_topology *t, const slate_profile_set *pr
         if (t->classes[k].n_nodes > max_nodes)
             max_nodes = t->classes[k].n_nodes;
     double *q = calloc(t->n_services * nc + 1, sizeof(double));
-    double *ts = calloc(2 * max_nodes * nc + 1, sizeof(double));
+    /* One block for T (sum and critical path) and the per-node flow sums. */
+    double *ts = calloc(4 * max_nodes * nc + 1, sizeof(double));
     if (q == NULL || ts == NULL) {
         free(q);
         free(ts);
         return SLATE_ERR_NOMEM;
     }
     double *tc = ts + max_nodes * nc;
+    double *in = tc + max_nodes * nc;
+    double *out = in + max_nodes * nc;
 
     /* Loads and egress. Flows into a cluster where the service is not
      * deployed have no server to load and are ignored. */
@@ -223,7 +215,7 @@ int slate_solution_evaluate(const slate_topology *t, const slate_profile_set *pr
      * root's flow out of the ingress cluster. */
     double total = 0;
     for (size_t k = 0; k < t->n_classes; k++) {
-        class_latency(t, profiles, s, q, k, ts, tc);
+        class_latency(t, profiles, s, q, k, ts, tc, in, out);
         for (size_t a = 0; a < nc; a++) {
             double lambda = 0;
             for (size_t b = 0; b < nc; b++)

@@ -144,7 +144,7 @@ double slate_opt_egress_usd_s(const slate_optimizer *o, int k, int v, int a, int
 /* Unloaded latency of one work unit of service |s| at |b|, ms. */
 static double t0_ms(const slate_optimizer *o, int s, int b)
 {
-    return slate_profile_latency(&o->prof[(size_t)s * o->nc + (size_t)b], 0.0);
+    return slate_profile_t0(slate_profile_set_get(o->profiles, s, b));
 }
 
 /* The objective coefficient of x[k,v,a,b], ms per req/s. */
@@ -242,7 +242,7 @@ void slate_opt_free_model(slate_optimizer *o)
     free_class_arrays((void **)o->xcol, o->nk);
     free_class_arrays((void **)o->flow_row, o->nk);
     free(o->dep);
-    free(o->prof);
+    slate_profile_set_free(o->profiles);
     free(o->pwl);
     free(o->prof_dirty);
     free(o->seg_col);
@@ -262,15 +262,16 @@ static int alloc_model(slate_optimizer *o)
     o->xcol = calloc(nk + 1, sizeof(int *));
     o->flow_row = calloc(nk + 1, sizeof(int *));
     o->dep = calloc(ns * nc + 1, 1);
-    o->prof = calloc(ns * nc + 1, sizeof(slate_profile));
+    int rv = slate_profile_set_new(o->t, &o->profiles);
+    if (rv != SLATE_OK)
+        return rv;
     o->pwl = calloc(ns * nc + 1, sizeof(slate_pwl));
     o->prof_dirty = calloc(ns * nc + 1, 1);
     o->seg_col = calloc(ns * nc + 1, sizeof(int));
     o->o_col = calloc(ns * nc + 1, sizeof(int));
     o->load_row = calloc(ns * nc + 1, sizeof(int));
     if (!o->lambda || !o->count || !o->share || !o->count_dirty || !o->xcol || !o->flow_row ||
-        !o->dep || !o->prof || !o->pwl || !o->prof_dirty || !o->seg_col || !o->o_col ||
-        !o->load_row)
+        !o->dep || !o->pwl || !o->prof_dirty || !o->seg_col || !o->o_col || !o->load_row)
         return SLATE_ERR_NOMEM;
     for (size_t k = 0; k < nk; k++) {
         size_t nn = o->t->classes[k].n_nodes;
@@ -285,7 +286,8 @@ static int alloc_model(slate_optimizer *o)
     return SLATE_OK;
 }
 
-/* Copies the profile of one deployment and derives its PWL pieces. */
+/* Copies the profile of one deployment into o->profiles and derives its PWL
+ * pieces; on failure neither changes. */
 static int load_profile(slate_optimizer *o, int s, int b, const slate_profile *p)
 {
     slate_pwl pwl;
@@ -294,9 +296,10 @@ static int load_profile(slate_optimizer *o, int s, int b, const slate_profile *p
     if (slate_profile_pwl(p, o->opts.u_max, o->opts.pwl_segments, &pwl) != SLATE_OK || pwl.n < 1 ||
         pwl.n > o->opts.pwl_segments)
         return SLATE_ERR_PROFILE_INVALID;
-    size_t i = (size_t)s * o->nc + (size_t)b;
-    o->prof[i] = *p;
-    o->pwl[i] = pwl;
+    int rv = slate_profile_set_put(o->profiles, s, b, p);
+    if (rv != SLATE_OK)
+        return rv;
+    o->pwl[(size_t)s * o->nc + (size_t)b] = pwl;
     return SLATE_OK;
 }
 

@@ -117,14 +117,40 @@ void slate_solution_free(slate_solution *s);
 int slate_solution_new(const slate_topology *t, slate_solution **out);
 
 /*
- * Evaluates the flows already in |s| (x[k,v,a,b], req/s) against |profiles|
- * (the latency model to predict with) the way the optimizer predicts its own
- * result: fills load_rps, utilization, overload_rps (load above
- * u_max * capacity), egress_usd_per_hour, latency_ms_rps, class_latency_ms
- * and class_latency_cp_ms (see the struct). Queueing at a load at or above
- * capacity is evaluated at the edge of the profile's PWL range rather than
- * as infinity, and the overload is reported in overload_rps.
- * SLATE_OK or SLATE_ERR_INVALID_ARG (shapes do not match |t|).
+ * The fluid evaluator: the one model of predicted latency, with which the
+ * optimizer fills its own solutions (against its current profiles) and the
+ * simulator scores every policy. Evaluates the flows already in |s|
+ * (x[k,v,a,b], req/s) against |profiles| (borrowed; the latency model to
+ * predict with): fills load_rps, utilization, overload_rps,
+ * egress_usd_per_hour, latency_ms_rps, class_latency_ms and
+ * class_latency_cp_ms (see the struct); the other fields are left alone.
+ *
+ * Calls per request: the expected calls of child c per request of its parent
+ * at cluster b are read from the flows themselves,
+ * sum_b' x[k,c,b,b'] / sum_a x[k,parent,a,b], wherever the parent has flow
+ * into b, and are the topology's count only where it has none. For flows
+ * that conserve calls (the LP's flow rows, the simulator's policies) that is
+ * exactly the count they were built with, so |t|'s counts need not be the
+ * current ones (slate_optimizer_set_count); a latency reported for demand
+ * never depends on the fallback, which only reaches subtrees no flow enters.
+ *
+ * Near capacity, with x_max = u_max * mu of the deployment's profile:
+ *  - load <= x_max: the profile's own q (not the LP's PWL, which
+ *    over-approximates it by up to its max_error);
+ *  - load > x_max: f(rho) = rho * q(rho) continues linearly along its tangent
+ *    at x_max, and the per-call delay is f(rho) / rho.
+ * This is finite (an M/M/1's q is infinite from mu on, and any finite number
+ * there is a convention, not a prediction), continuous at x_max and
+ * non-decreasing in the load. It is the LP's own model beyond its range (the
+ * PWL's last piece extended) in the limit of fine pieces, without depending
+ * on the number of pieces, and for a convex f it is a lower bound there: the
+ * overload itself is reported, not hidden in the latency, as overload_rps =
+ * max(0, load - x_max) (what the LP's overload columns carry) and
+ * utilization = load / mu.
+ *
+ * SLATE_OK, SLATE_ERR_INVALID_ARG (NULL argument, u_max not in (0, 1),
+ * shapes that do not match |t|, or a deployment without a profile) or
+ * SLATE_ERR_NOMEM.
  */
 int slate_solution_evaluate(const slate_topology *t, const slate_profile_set *profiles,
                             double u_max, slate_solution *s);

@@ -28,13 +28,14 @@ struct slate_optimizer {
     size_t nc, ns, nk; /* clusters, services, classes */
 
     /* ---- the model (source of truth) ---- */
-    double *lambda;      /* nk * nc: demand per (class, ingress cluster), req/s */
-    double **count;      /* nk arrays of n_nodes: calls per parent request */
-    double **share;      /* nk arrays of n_nodes: objective weight of the node's
-                            latency terms (1, or its critical-path share) */
-    unsigned char *dep;  /* ns * nc: 1 where the service is deployed */
-    slate_profile *prof; /* ns * nc, valid where dep */
-    slate_pwl *pwl;      /* ns * nc, valid where dep */
+    double *lambda;              /* nk * nc: demand per (class, ingress cluster), req/s */
+    double **count;              /* nk arrays of n_nodes: calls per parent request */
+    double **share;              /* nk arrays of n_nodes: objective weight of the node's
+                                    latency terms (1, or its critical-path share) */
+    unsigned char *dep;          /* ns * nc: 1 where the service is deployed */
+    slate_profile_set *profiles; /* owned: one profile per deployment, what
+                                    predictions (slate_solution_evaluate) read */
+    slate_pwl *pwl;              /* ns * nc, valid where dep: derived from |profiles| */
     slate_cost_mode cost_mode;
     double cost_value; /* usd_per_ms (PRICE) or USD/h budget (BUDGET) */
 
@@ -86,12 +87,10 @@ double slate_opt_egress_usd_s(const slate_optimizer *o, int k, int v, int a, int
  * the clusters where the parent's service is deployed. */
 int slate_opt_is_source(const slate_optimizer *o, int k, int v, int a);
 
-/* optimizer_result.c: reads the optimal basic solution out of |o->lp| into a
- * new solution (returns owned). Called inside the GLPK guard.
- * SLATE_OK or SLATE_ERR_NOMEM. */
+/* optimizer_result.c: reads the optimal flows out of |o->lp| into a new
+ * solution (returns owned) and fills its predictions with
+ * slate_solution_evaluate against the optimizer's profiles. Called inside the
+ * GLPK guard. SLATE_OK or SLATE_ERR_NOMEM. */
 int slate_opt_extract_solution(const slate_optimizer *o, slate_solution **out);
-
-/* optimizer_result.c: allocates an empty solution shaped for |o|'s topology. */
-int slate_opt_solution_alloc(const slate_optimizer *o, slate_solution **out);
 
 #endif

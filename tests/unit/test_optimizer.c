@@ -687,22 +687,24 @@ static void test_iteration_limit_keeps_previous(void)
 
 /* ---- predictions ------------------------------------------------------------------------ */
 
+/* One cluster, root A fans out in parallel to B (once) and C (twice). */
+static const char fan_out_topology[] =
+    "{\"clusters\": [\"only\"], \"network\": {\"rtt_ms\": [[0.5]]},"
+    " \"services\": ["
+    "  {\"name\": \"A\", \"service_time_ms\": 1, \"deployments\": "
+    "[{\"cluster\": \"only\", \"capacity_rps\": 1000}]},"
+    "  {\"name\": \"B\", \"service_time_ms\": 2, \"deployments\": "
+    "[{\"cluster\": \"only\", \"capacity_rps\": 1000}]},"
+    "  {\"name\": \"C\", \"service_time_ms\": 3, \"deployments\": "
+    "[{\"cluster\": \"only\", \"capacity_rps\": 1000}]}],"
+    " \"classes\": [{\"name\": \"k\", \"calls\": {\"service\": \"A\", "
+    "\"parallel\": true, \"children\": ["
+    "   {\"service\": \"B\"}, {\"service\": \"C\", \"count\": 2}]}}],"
+    " \"demand\": [{\"class\": \"k\", \"cluster\": \"only\", \"rps\": 100}]}";
+
 static void test_latency_sum_and_critical_path(void)
 {
-    /* One cluster, root A fans out in parallel to B (once) and C (twice). */
-    const char *json = "{\"clusters\": [\"only\"], \"network\": {\"rtt_ms\": [[0.5]]},"
-                       " \"services\": ["
-                       "  {\"name\": \"A\", \"service_time_ms\": 1, \"deployments\": "
-                       "[{\"cluster\": \"only\", \"capacity_rps\": 1000}]},"
-                       "  {\"name\": \"B\", \"service_time_ms\": 2, \"deployments\": "
-                       "[{\"cluster\": \"only\", \"capacity_rps\": 1000}]},"
-                       "  {\"name\": \"C\", \"service_time_ms\": 3, \"deployments\": "
-                       "[{\"cluster\": \"only\", \"capacity_rps\": 1000}]}],"
-                       " \"classes\": [{\"name\": \"k\", \"calls\": {\"service\": \"A\", "
-                       "\"parallel\": true, \"children\": ["
-                       "   {\"service\": \"B\"}, {\"service\": \"C\", \"count\": 2}]}}],"
-                       " \"demand\": [{\"class\": \"k\", \"cluster\": \"only\", \"rps\": 100}]}";
-    slate_topology *t = load_text(json);
+    slate_topology *t = load_text(fan_out_topology);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     slate_profile_set *ps = NULL;
     CU_ASSERT_EQUAL_FATAL(slate_profile_set_new(t, &ps), SLATE_OK);
@@ -939,58 +941,118 @@ static void test_solution_clone(void)
     slate_topology_free(t);
 }
 
-/* Evaluating the optimizer's own flows reproduces its predictions. */
-static void test_evaluate_matches_solution(void)
+/*
+ * The optimizer predicts with its own model, not the topology's: after
+ * set_count and set_profile the class latency is the one computed by hand
+ * from the new count and profile (the topology still says count 2 and an
+ * M/M/1 profile for B).
+ */
+static void test_predictions_follow_optimizer_model(void)
 {
-    slate_topology *t = load_example("hotel-reservation.json");
+    slate_topology *t = load_text(fan_out_topology);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    slate_optimizer *o = solve_new(t, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    /* C is called 3 times per request (node 2); B becomes q = 0.01 * rho
+     * with t0 5 ms. */
+    CU_ASSERT_EQUAL_FATAL(slate_optimizer_set_count(o, 0, 2, 3.0), SLATE_OK);
+    slate_profile pb;
+    memset(&pb, 0, sizeof(pb));
+    pb.form = SLATE_PROFILE_POLY;
+    pb.t0_ms = 5;
+    pb.mu_rps = 1000;
+    pb.degree = 1;
+    pb.coef[0] = 0.01;
+    CU_ASSERT_EQUAL_FATAL(slate_optimizer_set_profile(o, 1, 0, &pb), SLATE_OK);
+    CU_ASSERT_EQUAL_FATAL(slate_optimizer_solve(o, NULL), SLATE_OK);
+    const slate_solution *s = slate_optimizer_solution(o);
+    SLATE_ASSERT_NEAR(s->load_rps[2], 300, 1e-6);
+    /* M/M/1 q = k rho / (mu - rho) with k = service_time_ms, mu = 1000:
+     * A at 100: 100/900 ms; C at 300: 3 * 300/700 ms. B at 100: 1 ms. */
+    double ta = 0.5 + 1 + 100.0 / 900, tb = 0.5 + 5 + 0.01 * 100, tc = 0.5 + 3 + 3 * 300.0 / 700;
+    SLATE_ASSERT_NEAR(s->class_latency_ms[0], ta + tb + 3 * tc, 1e-9);
+    SLATE_ASSERT_NEAR(s->class_latency_cp_ms[0], ta + fmax(tb, 3 * tc), 1e-9);
+    SLATE_ASSERT_NEAR(s->latency_ms_rps, 100 * (ta + tb + 3 * tc), 1e-6);
+    slate_optimizer_free(o);
+    slate_topology_free(t);
+}
+
+/*
+ * The near-capacity rule of slate_solution_evaluate (optimizer.h) on one
+ * M/M/1 deployment, t0 = k = 1 ms, mu = 100, u_max = 0.95, so x_max = 95:
+ *   q(95) = 95 / 5 = 19 ms; f = rho q = rho^2 / (mu - rho): f(95) = 1805,
+ *   f'(x) = x (2 mu - x) / (mu - x)^2: f'(95) = 95 * 105 / 25 = 399.
+ * Beyond 95: q(rho) = (1805 + 399 (rho - 95)) / rho. The evaluator's slope
+ * is a backward difference over h = 95e-6, below f' by about
+ * h/2 * f''(95) = h/2 * 2 mu^2 / 5^3 = 7.6e-3, so q is low by at most
+ * 7.6e-3 * 55 / 150 < 3e-3 ms at 150: the tolerance below.
+ * A call's latency is local RTT 0.5 + t0 1 + q.
+ */
+static void test_evaluate_near_and_above_capacity(void)
+{
+    slate_topology *t = one_service(0.5, 10, 100, 50);
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     slate_profile_set *ps = NULL;
     CU_ASSERT_EQUAL_FATAL(slate_profile_set_new(t, &ps), SLATE_OK);
-    slate_optimizer *o = solve_new(t, ps, NULL);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-    const slate_solution *s = slate_optimizer_solution(o);
     slate_solution *e = NULL;
     CU_ASSERT_EQUAL_FATAL(slate_solution_new(t, &e), SLATE_OK);
-    CU_ASSERT_EQUAL(e->latency_ms_rps, 0);
-    for (size_t k = 0; k < t->n_classes; k++)
-        memcpy(e->flows[k], s->flows[k],
-               s->n_nodes[k] * s->n_clusters * s->n_clusters * sizeof(double));
-    CU_ASSERT_EQUAL_FATAL(slate_solution_evaluate(t, ps, 0.95, e), SLATE_OK);
-    size_t nc = t->n_clusters;
-    for (size_t i = 0; i < t->n_services * nc; i++) {
-        SLATE_ASSERT_NEAR(e->load_rps[i], s->load_rps[i], 1e-6 * fmax(1, s->load_rps[i]));
-        SLATE_ASSERT_NEAR(e->utilization[i], s->utilization[i], 1e-6);
+    const double load[] = {50, 95, 98, 100, 150};
+    const double want_q[] = {1, 19, (1805 + 399 * 3) / 98.0, (1805 + 399 * 5) / 100.0,
+                             (1805 + 399 * 55) / 150.0};
+    double prev = 0;
+    for (size_t i = 0; i < sizeof(load) / sizeof(load[0]); i++) {
+        e->flows[0][0] = load[i]; /* root, a -> a */
+        CU_ASSERT_EQUAL_FATAL(slate_solution_evaluate(t, ps, 0.95, e), SLATE_OK);
+        double lat = e->class_latency_ms[0];
+        SLATE_ASSERT_NEAR(lat, 0.5 + 1 + want_q[i], 3e-3);
+        CU_ASSERT(lat > prev); /* finite and increasing, also across mu */
+        prev = lat;
+        SLATE_ASSERT_NEAR(e->utilization[0], load[i] / 100, 1e-12);
+        SLATE_ASSERT_NEAR(e->overload_rps[0], fmax(0, load[i] - 95), 1e-9);
+        SLATE_ASSERT_NEAR(e->overload_total, fmax(0, load[i] - 95), 1e-9);
+        SLATE_ASSERT_NEAR(e->latency_ms_rps, load[i] * lat, 1e-9 * load[i] * lat);
+        CU_ASSERT(isnan(e->class_latency_ms[1])); /* no demand at b */
     }
-    for (size_t i = 0; i < t->n_classes * nc; i++) {
-        CU_ASSERT_EQUAL(isnan(e->class_latency_ms[i]), isnan(s->class_latency_ms[i]));
-        if (!isnan(s->class_latency_ms[i])) {
-            SLATE_ASSERT_NEAR(e->class_latency_ms[i], s->class_latency_ms[i],
-                              1e-6 * s->class_latency_ms[i]);
-            SLATE_ASSERT_NEAR(e->class_latency_cp_ms[i], s->class_latency_cp_ms[i],
-                              1e-6 * s->class_latency_cp_ms[i]);
-        }
-    }
-    SLATE_ASSERT_NEAR(e->egress_usd_per_hour, s->egress_usd_per_hour,
-                      1e-9 * s->egress_usd_per_hour);
-    SLATE_ASSERT_NEAR(e->latency_ms_rps, s->latency_ms_rps, 1e-6 * s->latency_ms_rps);
-    CU_ASSERT(e->overload_total < 1e-6);
-
-    /* All demand local at us-west's frontend overloads it; still finite. */
-    for (size_t k = 0; k < t->n_classes; k++)
-        memset(e->flows[k], 0, e->n_nodes[k] * nc * nc * sizeof(double));
-    int west = slate_topology_find_cluster(t, "us-west");
-    for (size_t k = 0; k < t->n_classes; k++)
-        e->flows[k][(size_t)west * nc + (size_t)west] = 5000; /* root, west -> west */
-    CU_ASSERT_EQUAL(slate_solution_evaluate(t, ps, 0.95, e), SLATE_OK);
-    CU_ASSERT(e->overload_total > 0);
-    CU_ASSERT(isfinite(e->latency_ms_rps));
+    /* Between x_max and mu the rule is below the profile (q(98) = 49 ms):
+     * the overload is reported in overload_rps, not as latency. */
+    CU_ASSERT(want_q[2] < slate_profile_queueing(slate_profile_set_get(ps, 0, 0), 98));
 
     CU_ASSERT_EQUAL(slate_solution_evaluate(t, ps, 1.5, e), SLATE_ERR_INVALID_ARG);
     e->n_clusters++; /* shape mismatch */
     CU_ASSERT_EQUAL(slate_solution_evaluate(t, ps, 0.95, e), SLATE_ERR_INVALID_ARG);
     e->n_clusters--;
     slate_solution_free(e);
-    slate_optimizer_free(o);
+    slate_profile_set_free(ps);
+    slate_topology_free(t);
+}
+
+/*
+ * Calls per request come from the flows where they carry any: flows built
+ * with 1.5 calls of "db" per "front" request are evaluated with 1.5 calls
+ * although the topology says 1, and a node without any flow is called 0
+ * times (its parent's flow says so).
+ */
+static void test_evaluate_counts_from_flows(void)
+{
+    slate_topology *t = load_text(routes_topology);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    slate_profile_set *ps = NULL;
+    CU_ASSERT_EQUAL_FATAL(slate_profile_set_new(t, &ps), SLATE_OK);
+    slate_solution *e = NULL;
+    CU_ASSERT_EQUAL_FATAL(slate_solution_new(t, &e), SLATE_OK);
+    /* Class busy: front at a (100), node 1 (db, count 1) 150 from a to c,
+     * node 2 (db, count 0.5) nothing. */
+    size_t nc = t->n_clusters;
+    e->flows[0][(0 * nc + 0) * nc + 0] = 100;
+    e->flows[0][(1 * nc + 0) * nc + 2] = 150;
+    CU_ASSERT_EQUAL_FATAL(slate_solution_evaluate(t, ps, 0.95, e), SLATE_OK);
+    /* Default MM1 profiles: t0 = k = service_time_ms, mu = 1000. */
+    const slate_profile *pf = slate_profile_set_get(ps, 0, 0);
+    const slate_profile *pd = slate_profile_set_get(ps, 1, 2);
+    double tf = 0.5 + slate_profile_latency(pf, 100);
+    double td = 10 + slate_profile_latency(pd, 150);
+    SLATE_ASSERT_NEAR(e->class_latency_ms[0], tf + 1.5 * td, 1e-9);
+    slate_solution_free(e);
     slate_profile_set_free(ps);
     slate_topology_free(t);
 }
@@ -1091,7 +1153,9 @@ static CU_TestInfo optimizer_tests[] = {
     {"latency: sum and critical path", test_latency_sum_and_critical_path},
     {"invalid arguments", test_invalid_arguments},
     {"solution clone", test_solution_clone},
-    {"evaluate reproduces the solution", test_evaluate_matches_solution},
+    {"predictions follow the optimizer's model", test_predictions_follow_optimizer_model},
+    {"evaluate near and above capacity", test_evaluate_near_and_above_capacity},
+    {"evaluate: calls per request from the flows", test_evaluate_counts_from_flows},
     CU_TEST_INFO_NULL,
 };
 

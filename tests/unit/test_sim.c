@@ -154,6 +154,16 @@ static void test_evaluate_overload_is_finite(void)
     /* Beyond u_max the per-call queueing keeps growing with load: above its
      * value at the edge, k * 9 = 18 ms for an M/M/1 with k = 2 ms at 0.9. */
     CU_ASSERT(s->class_latency_ms[0] > 1 + 2 + 18);
+    /* The value, by the rule in optimizer.h: f = rho q = k rho^2 / (mu - rho)
+     * continues along its tangent at x_max = 900: f(900) = 2 * 900^2 / 100 =
+     * 16200, f'(900) = k x (2 mu - x) / (mu - x)^2 = 2 * 900 * 1100 / 100^2 =
+     * 198, so q(1200) = (16200 + 198 * 300) / 1200 = 63 ms. The evaluator's
+     * backward-difference slope (h = 900e-6) is low by about
+     * h/2 * f''(900) = 4.5e-4 * 2k mu^2 / (mu - x)^3 = 1.8e-3, which lowers q
+     * by 1.8e-3 * 300 / 1200 = 4.5e-4 ms. Only the root carries flow, so by
+     * the flows fe calls its children 0 times per request (optimizer.h):
+     * T = RTT 1 + t0 2 + 63. */
+    SLATE_ASSERT_NEAR(s->class_latency_ms[0], 1 + 2 + 63, 1e-3);
     /* Bad arguments. */
     CU_ASSERT_EQUAL(slate_solution_evaluate(t, ps, 1.0, s), SLATE_ERR_INVALID_ARG);
     CU_ASSERT_EQUAL(slate_solution_evaluate(t, NULL, 0.9, s), SLATE_ERR_INVALID_ARG);
