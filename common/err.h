@@ -20,6 +20,9 @@
     X(SLATE_ERR_PARSE, -5, "malformed JSON")                                              \
     X(SLATE_ERR_NOT_FOUND, -6, "not found")                                               \
     X(SLATE_ERR_RANGE, -7, "value out of range")                                          \
+    X(SLATE_ERR_REPORT_INVALID, -8, "sidecar report is invalid")                          \
+    X(SLATE_ERR_UNAUTHORIZED, -9, "missing or wrong bearer token")                        \
+    X(SLATE_ERR_TIMEOUT, -10, "operation timed out")                                      \
     /* topology: -100 .. -199 */                                                          \
     X(SLATE_ERR_TOPOLOGY_INVALID, -100, "topology is invalid")                            \
     /* profiles: -200 .. -299 */                                                          \
@@ -29,7 +32,14 @@
     X(SLATE_ERR_SOLVE_FAILED, -300, "LP solver failed")                                   \
     X(SLATE_ERR_SOLVE_LIMIT, -301, "LP solver hit its time or iteration limit")           \
     X(SLATE_ERR_NO_SOLUTION, -302, "no solution is available yet")                        \
-    X(SLATE_ERR_INFEASIBLE, -303, "LP is infeasible") \
+    X(SLATE_ERR_INFEASIBLE, -303, "LP is infeasible")                                     \
+    /* controller daemon: -400 .. -499 */                                                 \
+    X(SLATE_ERR_STATE_CORRUPT, -400, "persisted state file is corrupt")                   \
+    X(SLATE_ERR_CONFIG_INVALID, -401, "configuration is invalid")                         \
+    /* sidecar: -500 .. -599 */                                                           \
+    X(SLATE_ERR_HTTP, -500, "malformed HTTP message")                                     \
+    X(SLATE_ERR_SPANS_INVALID, -501, "span payload is invalid")                           \
+    X(SLATE_ERR_UPSTREAM, -502, "upstream failed")                                        \
     /* sim: -600 .. -699 */                                                               \
     X(SLATE_ERR_SCENARIO_INVALID, -600, "simulation scenario is invalid")
 

@@ -11,6 +11,10 @@ packages=(
   libmicrohttpd-dev               # controller HTTP
   libnghttp2-dev libevent-dev libhttp-parser-dev  # sidecar
   curl python3                    # integration tests
+  nghttp2-client nghttp2-server   # nghttp, h2load, nghttpd: h2c clients/servers in tests and bench
+  wrk haproxy                     # HTTP/1.1 load tool and the reference proxy for bench/
+  prometheus                      # promtool checks /metrics
+  gnuplot-nox                     # slate-sim --plot writes SVG with gnuplot
 )
 
 missing=()
