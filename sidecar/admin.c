@@ -1,0 +1,170 @@
+/* The sidecar's admin port; see admin.h. */
+#include "sidecar/admin.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "common/err.h"
+
+struct slate_admin {
+    struct evhttp *http;
+    slate_proxy *proxy;
+    slate_sc_tel *tel;
+    slate_control *control;
+};
+
+static void reply(struct evhttp_request *req, int code, const char *type, struct evbuffer *b)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+    evhttp_send_reply(req, code, code == 200 ? "OK" : "Not Found", b);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    slate_admin *a = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    struct evbuffer *b = evbuffer_new();
+    if (!b || !path) {
+        evhttp_send_error(req, 500, "out of memory");
+        if (b)
+            evbuffer_free(b);
+        return;
+    }
+    slate_proxy_stats ps = slate_proxy_stats_get(a->proxy);
+    slate_sc_tel_totals tt = slate_sc_tel_totals_get(a->tel);
+    slate_control_stats cs = {0};
+    if (a->control)
+        cs = slate_control_stats_get(a->control);
+    uint64_t version = slate_sc_table_version(slate_proxy_table(a->proxy));
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        evbuffer_add_printf(b, "{\"error\":\"method not allowed\",\"path\":\"\"}");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+        evhttp_send_reply(req, 405, "Method Not Allowed", b);
+    } else if (strcmp(path, "/healthz") == 0) {
+        evbuffer_add_printf(b, "{\"status\":\"ok\"}");
+        reply(req, 200, "application/json", b);
+    } else if (strcmp(path, "/stats") == 0) {
+        evbuffer_add_printf(
+            b,
+            "{\"proxy\":{\"downstream_conns\":%llu,\"requests_out\":%llu,\"requests_in\":%llu,"
+            "\"local_5xx\":%llu,\"retries\":%llu,\"upstream_conns_opened\":%llu,"
+            "\"upstream_reuses\":%llu,\"ejections\":%llu,\"bad_requests\":%llu,\"inflight\":%zu},"
+            "\"telemetry\":{\"inbound\":%llu,\"inbound_errors\":%llu,\"outbound\":%llu,"
+            "\"outbound_errors\":%llu,\"untracked\":%llu},"
+            "\"control\":{\"reports_sent\":%llu,\"reports_failed\":%llu,\"reports_dropped\":%llu,"
+            "\"windows_merged\":%llu,\"backlog_windows\":%llu,\"tables_received\":%llu,"
+            "\"tables_rejected\":%llu,\"poll_errors\":%llu},\"routes_version\":%llu}",
+            (unsigned long long)ps.downstream_conns, (unsigned long long)ps.requests_out,
+            (unsigned long long)ps.requests_in, (unsigned long long)ps.responses_5xx_local,
+            (unsigned long long)ps.retries, (unsigned long long)ps.upstream_conns_opened,
+            (unsigned long long)ps.upstream_reuses, (unsigned long long)ps.ejections,
+            (unsigned long long)ps.bad_requests, slate_proxy_inflight(a->proxy),
+            (unsigned long long)tt.inbound, (unsigned long long)tt.inbound_errors,
+            (unsigned long long)tt.outbound, (unsigned long long)tt.outbound_errors,
+            (unsigned long long)tt.untracked, (unsigned long long)cs.reports_sent,
+            (unsigned long long)cs.reports_failed, (unsigned long long)cs.reports_dropped,
+            (unsigned long long)cs.windows_merged, (unsigned long long)cs.backlog_windows,
+            (unsigned long long)cs.tables_received, (unsigned long long)cs.tables_rejected,
+            (unsigned long long)cs.poll_errors, (unsigned long long)version);
+        reply(req, 200, "application/json", b);
+    } else if (strcmp(path, "/routes") == 0) {
+        const char *json = a->control ? slate_control_table_json(a->control) : NULL;
+        if (json)
+            evbuffer_add_printf(b, "%s", json);
+        else
+            evbuffer_add_printf(b, "{\"version\":0,\"note\":\"no table received: calls go to the "
+                                   "local cluster when deployed there, else the nearest\"}");
+        reply(req, 200, "application/json", b);
+    } else if (strcmp(path, "/metrics") == 0) {
+        evbuffer_add_printf(
+            b,
+            "# HELP slate_sidecar_requests_total Requests proxied, by direction.\n"
+            "# TYPE slate_sidecar_requests_total counter\n"
+            "slate_sidecar_requests_total{direction=\"outbound\"} %llu\n"
+            "slate_sidecar_requests_total{direction=\"inbound\"} %llu\n"
+            "# HELP slate_sidecar_local_errors_total 5xx answered by the sidecar itself.\n"
+            "# TYPE slate_sidecar_local_errors_total counter\n"
+            "slate_sidecar_local_errors_total %llu\n"
+            "# HELP slate_sidecar_retries_total Requests retried on another endpoint.\n"
+            "# TYPE slate_sidecar_retries_total counter\n"
+            "slate_sidecar_retries_total %llu\n"
+            "# HELP slate_sidecar_ejections_total Endpoint ejections.\n"
+            "# TYPE slate_sidecar_ejections_total counter\n"
+            "slate_sidecar_ejections_total %llu\n"
+            "# HELP slate_sidecar_reports_total Reports to the controller, by result.\n"
+            "# TYPE slate_sidecar_reports_total counter\n"
+            "slate_sidecar_reports_total{result=\"sent\"} %llu\n"
+            "slate_sidecar_reports_total{result=\"failed\"} %llu\n"
+            "# HELP slate_sidecar_report_windows_dropped_total Windows dropped past the backlog bound.\n"
+            "# TYPE slate_sidecar_report_windows_dropped_total counter\n"
+            "slate_sidecar_report_windows_dropped_total %llu\n"
+            "# HELP slate_sidecar_routes_version Version of the routing table in use.\n"
+            "# TYPE slate_sidecar_routes_version gauge\n"
+            "slate_sidecar_routes_version %llu\n"
+            "# HELP slate_sidecar_inflight Requests in flight.\n"
+            "# TYPE slate_sidecar_inflight gauge\n"
+            "slate_sidecar_inflight %zu\n",
+            (unsigned long long)ps.requests_out, (unsigned long long)ps.requests_in,
+            (unsigned long long)ps.responses_5xx_local, (unsigned long long)ps.retries,
+            (unsigned long long)ps.ejections, (unsigned long long)cs.reports_sent,
+            (unsigned long long)cs.reports_failed, (unsigned long long)cs.reports_dropped,
+            (unsigned long long)version, slate_proxy_inflight(a->proxy));
+        reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+    } else {
+        evbuffer_add_printf(b, "{\"error\":\"no such endpoint\",\"path\":\"\"}");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/json");
+        evhttp_send_reply(req, 404, "Not Found", b);
+    }
+    evbuffer_free(b);
+}
+
+int slate_admin_new(struct event_base *base, const char *host, uint16_t port, slate_proxy *proxy,
+                    slate_sc_tel *tel, slate_control *control, slate_admin **out,
+                    uint16_t *bound)
+{
+    slate_admin *a = calloc(1, sizeof(*a));
+    if (!a)
+        return SLATE_ERR_NOMEM;
+    a->proxy = proxy;
+    a->tel = tel;
+    a->control = control;
+    a->http = evhttp_new(base);
+    if (!a->http) {
+        free(a);
+        return SLATE_ERR_NOMEM;
+    }
+    evhttp_set_max_headers_size(a->http, 16 * 1024);
+    evhttp_set_max_body_size(a->http, 1024 * 1024);
+    evhttp_set_timeout(a->http, 30);
+    evhttp_set_gencb(a->http, on_request, a);
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(a->http, host, port);
+    if (!bs) {
+        slate_admin_free(a);
+        return SLATE_ERR_IO;
+    }
+    if (bound) {
+        struct sockaddr_in sa;
+        socklen_t len = sizeof(sa);
+        if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &len) == 0)
+            *bound = ntohs(sa.sin_port);
+    }
+    *out = a;
+    return SLATE_OK;
+}
+
+void slate_admin_free(slate_admin *a)
+{
+    if (!a)
+        return;
+    if (a->http)
+        evhttp_free(a->http);
+    free(a);
+}

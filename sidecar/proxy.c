@@ -1,0 +1,1165 @@
+/* The HTTP/1.1 proxy; see proxy.h for what it does. */
+#include "sidecar/proxy.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <http_parser.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "sidecar/trace.h"
+
+/* ---- headers ---------------------------------------------------------------------- */
+
+typedef struct header {
+    char *name, *value; /* owned */
+} header;
+
+/* Headers of one message as http_parser delivers them (possibly in pieces). */
+typedef struct headers {
+    header v[SLATE_PROXY_MAX_HEADERS];
+    size_t n;
+    size_t bytes;
+    int in_value; /* the last piece was a value */
+    int overflow; /* too many or too large */
+} headers;
+
+static void headers_clear(headers *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->v[i].name);
+        free(h->v[i].value);
+    }
+    memset(h, 0, sizeof(*h));
+}
+
+static int append(char **dst, const char *at, size_t len)
+{
+    size_t old = *dst ? strlen(*dst) : 0;
+    char *g = realloc(*dst, old + len + 1);
+    if (!g)
+        return -1;
+    memcpy(g + old, at, len);
+    g[old + len] = '\0';
+    *dst = g;
+    return 0;
+}
+
+static int headers_field(headers *h, const char *at, size_t len)
+{
+    h->bytes += len;
+    if (h->bytes > SLATE_PROXY_MAX_HEADER_BYTES)
+        h->overflow = 1;
+    if (h->overflow)
+        return 0;
+    if (h->in_value || h->n == 0) {
+        if (h->n == SLATE_PROXY_MAX_HEADERS) {
+            h->overflow = 1;
+            return 0;
+        }
+        h->n++;
+        h->in_value = 0;
+    }
+    return append(&h->v[h->n - 1].name, at, len);
+}
+
+static int headers_value(headers *h, const char *at, size_t len)
+{
+    h->bytes += len;
+    if (h->bytes > SLATE_PROXY_MAX_HEADER_BYTES)
+        h->overflow = 1;
+    if (h->overflow || h->n == 0)
+        return 0;
+    h->in_value = 1;
+    if (!h->v[h->n - 1].value && len == 0)
+        return append(&h->v[h->n - 1].value, "", 0);
+    return append(&h->v[h->n - 1].value, at, len);
+}
+
+static const char *headers_get(const headers *h, const char *name)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (h->v[i].name && strcasecmp(h->v[i].name, name) == 0)
+            return h->v[i].value ? h->v[i].value : "";
+    return NULL;
+}
+
+/* Hop-by-hop headers are the connection's, not the message's (RFC 9110 7.6.1). */
+static int hop_by_hop(const char *name)
+{
+    static const char *const names[] = {"connection", "keep-alive", "proxy-connection", "te",
+                                        "transfer-encoding", "upgrade", "trailer",
+                                        "proxy-authorization"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- the proxy's objects ---------------------------------------------------------- */
+
+typedef struct upstream upstream;
+typedef struct exchange exchange;
+typedef struct downstream downstream;
+
+typedef struct endpoint {
+    char host[64];
+    uint16_t port;
+    int service, cluster;
+    unsigned outstanding;
+    unsigned consecutive_failures;
+    double ejected_until_us;
+    upstream *idle; /* kept-alive connections */
+} endpoint;
+
+struct upstream {
+    slate_proxy *p;
+    endpoint *ep;
+    struct bufferevent *bev;
+    http_parser parser;
+    headers hdrs;
+    char reason[64];
+    exchange *ex; /* NULL while idle */
+    upstream *next_idle;
+    int done;    /* response complete (parser paused) */
+    int interim; /* a 1xx interim response ended (parser paused) */
+    int keepalive;
+};
+
+struct exchange {
+    downstream *d;
+    upstream *u;
+    endpoint *ep;
+    int inbound;
+    int klass, dst_service, dst_cluster, ingress;
+    char trace[33];
+    int has_trace;
+    slate_sc_active *active;
+    double start_us;
+    enum http_method method;
+    slate_buf head; /* the request head as sent upstream (kept for a retry) */
+    int req_chunked, req_complete;
+    uint64_t req_body_bytes;
+    int retried;
+    int resp_started, resp_chunked_out, resp_no_body;
+    int status;
+    uint64_t resp_body_bytes;
+    struct event *delay; /* WAN emulation */
+    endpoint *failed;    /* the endpoint a retry must avoid */
+};
+
+struct downstream {
+    slate_proxy *p;
+    struct bufferevent *bev;
+    int inbound;
+    http_parser parser;
+    headers hdrs;
+    char *url;
+    exchange *ex;
+    int keepalive;
+    int closing;   /* close once the output is flushed */
+    int in_parse;  /* inside http_parser_execute: do not free */
+    int dead;      /* freed when in_parse drops */
+    downstream *prev, *next;
+};
+
+struct slate_proxy {
+    struct event_base *base;
+    slate_proxy_config cfg;
+    slate_sc_tel *tel; /* borrowed */
+    slate_sc_table *table;
+    slate_rng rng;
+    endpoint *eps;
+    size_t n_eps, cap_eps;
+    struct evconnlistener *listeners[2];
+    downstream *downs;
+    size_t inflight;
+    int draining;
+    slate_proxy_stats stats;
+    http_parser_settings req_settings, resp_settings;
+};
+
+double slate_proxy_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* A proxy writes a response head and body as they come: without this,
+ * Nagle's algorithm holds the second small write for the peer's delayed
+ * ACK (40 ms on Linux). */
+static void no_delay(evutil_socket_t fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* ---- endpoints -------------------------------------------------------------------- */
+
+static endpoint *endpoint_get(slate_proxy *p, const char *addr, int service, int cluster)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(((endpoint *)0)->host))
+        return NULL;
+    long port = strtol(colon + 1, NULL, 10);
+    if (port <= 0 || port > 65535)
+        return NULL;
+    size_t hl = (size_t)(colon - addr);
+    for (size_t i = 0; i < p->n_eps; i++)
+        if (p->eps[i].port == port && strlen(p->eps[i].host) == hl &&
+            memcmp(p->eps[i].host, addr, hl) == 0)
+            return &p->eps[i];
+    if (p->n_eps == p->cap_eps) {
+        /* Endpoints are referenced by pointer: allocate once, generously. */
+        return NULL;
+    }
+    endpoint *e = &p->eps[p->n_eps++];
+    memset(e, 0, sizeof(*e));
+    memcpy(e->host, addr, hl);
+    e->port = (uint16_t)port;
+    e->service = service;
+    e->cluster = cluster;
+    return e;
+}
+
+static int ejected(const endpoint *e, double now)
+{
+    return e->ejected_until_us > now;
+}
+
+/* Power of two choices on outstanding requests among the non-ejected
+ * endpoints of (service, cluster), avoiding |avoid|. */
+static endpoint *choose_endpoint(slate_proxy *p, int service, int cluster, const endpoint *avoid)
+{
+    const char *const *addrs = NULL;
+    size_t n = slate_sc_endpoints(p->table, p->cfg.t, service, cluster, &addrs);
+    if (n == 0)
+        return NULL;
+    double now = slate_proxy_now_us();
+    endpoint *a = NULL, *b = NULL;
+    for (int tries = 0; tries < 8 && (!a || !b); tries++) {
+        endpoint *e = endpoint_get(p, addrs[slate_rng_next(&p->rng) % n], service, cluster);
+        if (!e || e == avoid || ejected(e, now))
+            continue;
+        if (!a)
+            a = e;
+        else if (e != a)
+            b = e;
+    }
+    if (!a) /* random draws missed: scan */
+        for (size_t i = 0; i < n && !a; i++) {
+            endpoint *e = endpoint_get(p, addrs[i], service, cluster);
+            if (e && e != avoid && !ejected(e, now))
+                a = e;
+        }
+    if (a && b && b->outstanding < a->outstanding)
+        return b;
+    return a;
+}
+
+/* ---- teardown --------------------------------------------------------------------- */
+
+static void upstream_free(upstream *u)
+{
+    if (!u)
+        return;
+    if (u->bev)
+        bufferevent_free(u->bev);
+    headers_clear(&u->hdrs);
+    free(u);
+}
+
+static void exchange_free(exchange *x)
+{
+    if (!x)
+        return;
+    if (x->delay)
+        event_free(x->delay);
+    slate_buf_cleanup(&x->head);
+    free(x);
+}
+
+static void downstream_free(downstream *d)
+{
+    if (d->in_parse) {
+        d->dead = 1;
+        return;
+    }
+    slate_proxy *p = d->p;
+    if (d->ex) {
+        exchange *x = d->ex;
+        if (x->u) {
+            x->u->ex = NULL;
+            x->ep->outstanding--;
+            upstream_free(x->u); /* mid-response: the connection is unusable */
+        }
+        if (x->inbound)
+            slate_sc_tel_inbound_end(p->tel, x->active, x->klass, 0, x->ingress, x->start_us,
+                                     slate_proxy_now_us());
+        p->inflight--;
+        exchange_free(x);
+    }
+    if (d->bev)
+        bufferevent_free(d->bev);
+    headers_clear(&d->hdrs);
+    free(d->url);
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        p->downs = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    free(d);
+}
+
+/* ---- replies made here ------------------------------------------------------------ */
+
+static void local_reply(downstream *d, int code, const char *reason, const char *text)
+{
+    struct evbuffer *out = bufferevent_get_output(d->bev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                        "Connection: close\r\n\r\n%s\n",
+                        code, reason, strlen(text) + 1, text);
+    d->p->stats.responses_5xx_local += code >= 500;
+    d->closing = 1;
+    bufferevent_disable(d->bev, EV_READ);
+}
+
+/* The exchange failed before any response byte reached the client. */
+static void fail_exchange(exchange *x, int code, const char *reason, const char *text)
+{
+    downstream *d = x->d;
+    slate_proxy *p = d->p;
+    double now = slate_proxy_now_us();
+    if (x->inbound)
+        slate_sc_tel_inbound_end(p->tel, x->active, x->klass, 0, x->ingress, x->start_us, now);
+    else
+        slate_sc_tel_outbound(p->tel, x->klass, x->dst_service, x->dst_cluster, 0,
+                              x->req_body_bytes, 0, x->has_trace ? x->trace : NULL, x->start_us,
+                              now);
+    if (x->u) {
+        x->u->ex = NULL;
+        upstream_free(x->u);
+        x->u = NULL;
+        x->ep->outstanding--;
+    }
+    d->ex = NULL;
+    p->inflight--;
+    exchange_free(x);
+    local_reply(d, code, reason, text);
+}
+
+/* ---- upstream side ---------------------------------------------------------------- */
+
+static void start_upstream(exchange *x);
+static void down_process(downstream *d);
+
+static int idempotent(enum http_method m)
+{
+    return m == HTTP_GET || m == HTTP_HEAD || m == HTTP_PUT || m == HTTP_DELETE ||
+           m == HTTP_OPTIONS;
+}
+
+/* The upstream failed before a response started: retry or 502/504. */
+static void upstream_failed(exchange *x, int timeout)
+{
+    slate_proxy *p = x->d->p;
+    endpoint *ep = x->ep;
+    ep->consecutive_failures++;
+    /* A refused or reset connection ejects at once; the Istio-like count of
+     * 5 consecutive errors applies to error responses (see finish). */
+    ep->ejected_until_us = slate_proxy_now_us() + SLATE_PROXY_EJECT_MS * 1e3;
+    p->stats.ejections++;
+    if (x->u) {
+        x->u->ex = NULL;
+        upstream_free(x->u);
+        x->u = NULL;
+        ep->outstanding--;
+    }
+    if (!x->retried && idempotent(x->method) && x->req_complete && x->req_body_bytes == 0) {
+        x->retried = 1;
+        x->failed = ep;
+        p->stats.retries++;
+        /* Another cluster by the table's weights, or another endpoint. */
+        int cluster = x->inbound ? p->cfg.cluster
+                                 : slate_sc_pick_cluster(p->table, p->cfg.t, p->cfg.cluster,
+                                                         x->klass, x->dst_service,
+                                                         slate_rng_uniform(&p->rng));
+        endpoint *next = NULL;
+        if (!x->inbound) {
+            next = choose_endpoint(p, x->dst_service, cluster, ep);
+            for (size_t b = 0; !next && b < p->cfg.t->n_clusters; b++)
+                if (slate_topology_deployment(p->cfg.t, x->dst_service, (int)b))
+                    next = choose_endpoint(p, x->dst_service, (int)b, ep);
+        }
+        if (next) {
+            x->ep = next;
+            x->dst_cluster = next->cluster;
+            start_upstream(x);
+            return;
+        }
+    }
+    fail_exchange(x, timeout ? 504 : 502, timeout ? "Gateway Timeout" : "Bad Gateway",
+                  timeout ? "upstream timed out" : "upstream connection failed");
+}
+
+static int resp_on_status(http_parser *hp, const char *at, size_t len)
+{
+    upstream *u = hp->data;
+    size_t have = strlen(u->reason);
+    if (have + len < sizeof(u->reason)) {
+        memcpy(u->reason + have, at, len);
+        u->reason[have + len] = '\0';
+    }
+    return 0;
+}
+
+static int resp_on_field(http_parser *hp, const char *at, size_t len)
+{
+    upstream *u = hp->data;
+    return headers_field(&u->hdrs, at, len);
+}
+
+static int resp_on_value(http_parser *hp, const char *at, size_t len)
+{
+    upstream *u = hp->data;
+    return headers_value(&u->hdrs, at, len);
+}
+
+static int resp_on_headers_complete(http_parser *hp)
+{
+    upstream *u = hp->data;
+    exchange *x = u->ex;
+    if (!x || u->hdrs.overflow)
+        return -1;
+    downstream *d = x->d;
+    struct evbuffer *out = bufferevent_get_output(d->bev);
+    if (hp->status_code / 100 == 1 && hp->status_code != 101) {
+        /* An interim response (100 Continue for Expect: 100-continue):
+         * pass it on; the final response follows on the same parser. */
+        evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n\r\n", hp->status_code, u->reason);
+        return 1;
+    }
+    x->status = hp->status_code;
+    x->resp_started = 1;
+    x->resp_no_body = x->method == HTTP_HEAD || hp->status_code == 204 ||
+                      hp->status_code == 304 || hp->status_code / 100 == 1;
+    int has_length = headers_get(&u->hdrs, "content-length") && !(hp->flags & F_CHUNKED);
+    x->resp_chunked_out = !x->resp_no_body && !has_length;
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", hp->status_code, u->reason);
+    for (size_t i = 0; i < u->hdrs.n; i++) {
+        const header *h = &u->hdrs.v[i];
+        if (!h->name || hop_by_hop(h->name))
+            continue;
+        evbuffer_add_printf(out, "%s: %s\r\n", h->name, h->value ? h->value : "");
+    }
+    if (x->resp_chunked_out)
+        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+    evbuffer_add_printf(out, "Connection: %s\r\n\r\n", d->keepalive ? "keep-alive" : "close");
+    u->keepalive = http_should_keep_alive(hp);
+    return x->resp_no_body ? 1 : 0; /* 1: no body follows (HEAD, 204, 304) */
+}
+
+static int resp_on_body(http_parser *hp, const char *at, size_t len)
+{
+    upstream *u = hp->data;
+    exchange *x = u->ex;
+    if (!x)
+        return -1;
+    struct evbuffer *out = bufferevent_get_output(x->d->bev);
+    if (x->resp_chunked_out)
+        evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, at, len);
+    if (x->resp_chunked_out)
+        evbuffer_add(out, "\r\n", 2);
+    x->resp_body_bytes += len;
+    /* Backpressure: stop reading the upstream while the client is slow. */
+    if (evbuffer_get_length(out) > SLATE_PROXY_HIGH_WATER)
+        bufferevent_disable(u->bev, EV_READ);
+    return 0;
+}
+
+static int resp_on_complete(http_parser *hp)
+{
+    upstream *u = hp->data;
+    if (hp->status_code / 100 == 1 && hp->status_code != 101)
+        u->interim = 1;
+    else
+        u->done = 1;
+    http_parser_pause(hp, 1);
+    return 0;
+}
+
+/* The response is complete: account, recycle the upstream, next request. */
+static void finish(exchange *x)
+{
+    downstream *d = x->d;
+    slate_proxy *p = d->p;
+    upstream *u = x->u;
+    double now = slate_proxy_now_us();
+    if (x->resp_chunked_out)
+        evbuffer_add(bufferevent_get_output(d->bev), "0\r\n\r\n", 5);
+    if (x->inbound)
+        slate_sc_tel_inbound_end(p->tel, x->active, x->klass, x->status, x->ingress, x->start_us,
+                                 now);
+    else
+        slate_sc_tel_outbound(p->tel, x->klass, x->dst_service, x->dst_cluster, x->status,
+                              x->req_body_bytes, x->resp_body_bytes,
+                              x->has_trace ? x->trace : NULL, x->start_us, now);
+    endpoint *ep = x->ep;
+    ep->outstanding--;
+    if (x->status >= 500) {
+        if (++ep->consecutive_failures >= 5) {
+            ep->ejected_until_us = now + SLATE_PROXY_EJECT_MS * 1e3;
+            p->stats.ejections++;
+        }
+    } else {
+        ep->consecutive_failures = 0;
+    }
+    u->ex = NULL;
+    if (u->keepalive && x->req_complete) {
+        /* Back to the pool, ready for the next request. */
+        headers_clear(&u->hdrs);
+        u->reason[0] = '\0';
+        u->done = 0;
+        http_parser_init(&u->parser, HTTP_RESPONSE);
+        u->parser.data = u;
+        u->next_idle = ep->idle;
+        ep->idle = u;
+        bufferevent_enable(u->bev, EV_READ);
+    } else {
+        upstream_free(u);
+    }
+    x->u = NULL;
+    d->ex = NULL;
+    p->inflight--;
+    exchange_free(x);
+    if (!d->keepalive) {
+        d->closing = 1;
+        bufferevent_disable(d->bev, EV_READ);
+        return;
+    }
+    headers_clear(&d->hdrs);
+    free(d->url);
+    d->url = NULL;
+    http_parser_pause(&d->parser, 0);
+    bufferevent_enable(d->bev, EV_READ);
+    down_process(d); /* a pipelined request may be waiting */
+}
+
+static void up_read(struct bufferevent *bev, void *arg)
+{
+    upstream *u = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (!u->ex) {
+        /* Data on an idle connection is a protocol error: drop it. */
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    exchange *x = u->ex;
+    while (evbuffer_get_length(in) > 0 && !u->done) {
+        size_t n = evbuffer_get_contiguous_space(in);
+        const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+        size_t used = http_parser_execute(&u->parser, &u->p->resp_settings, data, n);
+        evbuffer_drain(in, used);
+        enum http_errno err = HTTP_PARSER_ERRNO(&u->parser);
+        if (u->interim) {
+            /* Ready for the final response. */
+            u->interim = 0;
+            headers_clear(&u->hdrs);
+            u->reason[0] = '\0';
+            http_parser_init(&u->parser, HTTP_RESPONSE);
+            u->parser.data = u;
+            continue;
+        }
+        if (err != HPE_OK && err != HPE_PAUSED) {
+            if (!x->resp_started)
+                fail_exchange(x, 502, "Bad Gateway", "malformed upstream response");
+            else
+                downstream_free(x->d);
+            return;
+        }
+        if (used < n && !u->done)
+            break;
+    }
+    if (u->done)
+        finish(x);
+}
+
+static void up_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    upstream *u = arg;
+    exchange *x = u->ex;
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    if (!x) {
+        /* An idle pooled connection closed: unlink and free it. */
+        endpoint *ep = u->ep;
+        for (upstream **pp = &ep->idle; *pp; pp = &(*pp)->next_idle)
+            if (*pp == u) {
+                *pp = u->next_idle;
+                break;
+            }
+        upstream_free(u);
+        return;
+    }
+    if ((what & BEV_EVENT_EOF) && x->resp_started) {
+        /* A body delimited by the close: tell the parser, then finish. */
+        http_parser_execute(&u->parser, &u->p->resp_settings, NULL, 0);
+        if (u->done || HTTP_PARSER_ERRNO(&u->parser) == HPE_OK) {
+            u->keepalive = 0;
+            finish(x);
+        } else {
+            downstream_free(x->d); /* truncated response: the client sees the close */
+        }
+        return;
+    }
+    if (x->resp_started) {
+        downstream_free(x->d);
+        return;
+    }
+    upstream_failed(x, (what & BEV_EVENT_TIMEOUT) != 0);
+}
+
+static void up_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    upstream *u = arg;
+    /* The upstream drained what the client sent: read the client again. */
+    if (u->ex && u->ex->d && !u->ex->req_complete)
+        bufferevent_enable(u->ex->d->bev, EV_READ);
+}
+
+static void send_head(exchange *x)
+{
+    upstream *u = x->u;
+    struct evbuffer *out = bufferevent_get_output(u->bev);
+    if (x->head.data)
+        evbuffer_add(out, x->head.data, x->head.len);
+    /* Body bytes already parsed while connecting were queued in the head. */
+}
+
+static void connect_upstream(exchange *x)
+{
+    slate_proxy *p = x->d->p;
+    endpoint *ep = x->ep;
+    ep->outstanding++;
+    upstream *u = ep->idle;
+    if (u) {
+        ep->idle = u->next_idle;
+        u->next_idle = NULL;
+        p->stats.upstream_reuses++;
+    } else {
+        u = calloc(1, sizeof(*u));
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(ep->port)};
+        if (!u || inet_pton(AF_INET, ep->host, &sa.sin_addr) != 1 ||
+            !(u->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE))) {
+            free(u);
+            x->u = NULL;
+            ep->outstanding--;
+            upstream_failed(x, 0);
+            return;
+        }
+        u->p = p;
+        u->ep = ep;
+        http_parser_init(&u->parser, HTTP_RESPONSE);
+        u->parser.data = u;
+        bufferevent_setcb(u->bev, up_read, up_write, up_event, u);
+        struct timeval rt = {.tv_sec = (time_t)p->cfg.request_timeout_s,
+                             .tv_usec = (suseconds_t)(fmod(p->cfg.request_timeout_s, 1) * 1e6)};
+        bufferevent_set_timeouts(u->bev, &rt, &rt);
+        bufferevent_setwatermark(u->bev, EV_WRITE, SLATE_PROXY_HIGH_WATER / 2, 0);
+        p->stats.upstream_conns_opened++;
+        if (bufferevent_socket_connect(u->bev, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+            x->u = u;
+            u->ex = x;
+            upstream_failed(x, 0);
+            return;
+        }
+        no_delay(bufferevent_getfd(u->bev));
+    }
+    u->ex = x;
+    x->u = u;
+    bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+    send_head(x);
+}
+
+static void on_wan_delay(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    exchange *x = arg;
+    event_free(x->delay);
+    x->delay = NULL;
+    connect_upstream(x);
+}
+
+/* Sends the exchange upstream now, or after the emulated WAN delay. */
+static void start_upstream(exchange *x)
+{
+    slate_proxy *p = x->d->p;
+    double rtt = 0;
+    if (p->cfg.emulate_wan && x->dst_cluster != p->cfg.cluster && x->dst_cluster >= 0)
+        rtt = slate_topology_rtt_ms(p->cfg.t, p->cfg.cluster, x->dst_cluster);
+    if (rtt > 0 && !x->delay) {
+        /* EMULATION ONLY: both directions' one-way delay, before the send. */
+        x->delay = evtimer_new(p->base, on_wan_delay, x);
+        struct timeval tv = {.tv_sec = (time_t)(rtt / 1e3),
+                             .tv_usec = (suseconds_t)(fmod(rtt, 1e3) * 1e3)};
+        if (x->delay && evtimer_add(x->delay, &tv) == 0)
+            return;
+    }
+    connect_upstream(x);
+}
+
+/* ---- downstream side -------------------------------------------------------------- */
+
+static int req_on_url(http_parser *hp, const char *at, size_t len)
+{
+    downstream *d = hp->data;
+    if ((d->url ? strlen(d->url) : 0) + len > SLATE_PROXY_MAX_URL)
+        return -1;
+    return append(&d->url, at, len);
+}
+
+static int req_on_field(http_parser *hp, const char *at, size_t len)
+{
+    downstream *d = hp->data;
+    return headers_field(&d->hdrs, at, len);
+}
+
+static int req_on_value(http_parser *hp, const char *at, size_t len)
+{
+    downstream *d = hp->data;
+    return headers_value(&d->hdrs, at, len);
+}
+
+/* The destination service of an outbound request: the URL's host (proxy
+ * form) or Host, its first DNS label, without a port. */
+static int dst_service_of(const slate_proxy *p, const downstream *d, char *path, size_t path_cap)
+{
+    const char *url = d->url ? d->url : "/";
+    char host[SLATE_TOPO_MAX_NAME + 1] = "";
+    struct http_parser_url pu;
+    http_parser_url_init(&pu);
+    snprintf(path, path_cap, "%s", url);
+    if (url[0] != '/' && http_parser_parse_url(url, strlen(url), 0, &pu) == 0 &&
+        (pu.field_set & (1 << UF_HOST))) {
+        size_t n = pu.field_data[UF_HOST].len < SLATE_TOPO_MAX_NAME ? pu.field_data[UF_HOST].len
+                                                                    : SLATE_TOPO_MAX_NAME;
+        memcpy(host, url + pu.field_data[UF_HOST].off, n);
+        host[n] = '\0';
+        if (pu.field_set & (1 << UF_PATH))
+            snprintf(path, path_cap, "%s", url + pu.field_data[UF_PATH].off);
+        else
+            snprintf(path, path_cap, "/");
+    } else {
+        const char *h = headers_get(&d->hdrs, "host");
+        if (h)
+            snprintf(host, sizeof(host), "%s", h);
+    }
+    host[strcspn(host, ".:")] = '\0';
+    return host[0] ? slate_topology_find_service(p->cfg.t, host) : -1;
+}
+
+static int req_on_headers_complete(http_parser *hp)
+{
+    downstream *d = hp->data;
+    slate_proxy *p = d->p;
+    if (d->hdrs.overflow) {
+        local_reply(d, 431, "Request Header Fields Too Large", "request headers too large");
+        return -1;
+    }
+    exchange *x = calloc(1, sizeof(*x));
+    if (!x)
+        return -1;
+    slate_buf_init(&x->head);
+    x->d = d;
+    x->inbound = d->inbound;
+    x->method = (enum http_method)hp->method;
+    x->start_us = slate_proxy_now_us();
+    x->klass = -1;
+    x->req_chunked = (hp->flags & F_CHUNKED) != 0;
+    d->keepalive = http_should_keep_alive(hp);
+    d->ex = x;
+    p->inflight++;
+    char path[SLATE_PROXY_MAX_URL + 1];
+    char klass[SLATE_TOPO_MAX_NAME + 1];
+    const char *bag = headers_get(&d->hdrs, "baggage");
+    if (bag && slate_baggage_class(bag, klass, sizeof(klass)) == 0)
+        x->klass = slate_topology_find_class(p->cfg.t, klass);
+    const char *tp = headers_get(&d->hdrs, "traceparent");
+    x->has_trace = tp && slate_traceparent_parse(tp, x->trace) == 0;
+    char new_tp[56] = "", new_bag[SLATE_TOPO_MAX_NAME + 32] = "";
+    if (d->inbound) {
+        p->stats.requests_in++;
+        snprintf(path, sizeof(path), "%s", d->url ? d->url : "/");
+        if (x->klass < 0 && p->cfg.service >= 0) {
+            x->klass = slate_topology_classify(p->cfg.t, p->cfg.service,
+                                               http_method_str(x->method), path);
+            int root = x->klass >= 0 && p->cfg.t->classes[x->klass].nodes[0].service == p->cfg.service;
+            if (root) {
+                x->ingress = 1;
+                snprintf(new_bag, sizeof(new_bag), "slate-class=%s",
+                         p->cfg.t->classes[x->klass].name);
+            }
+        }
+        if (!x->has_trace) {
+            slate_traceparent_new(&p->rng, new_tp, x->trace);
+            x->has_trace = 1;
+        }
+        x->dst_service = p->cfg.service;
+        x->dst_cluster = p->cfg.cluster;
+        char app[96];
+        snprintf(app, sizeof(app), "%s:%u", p->cfg.app_host, p->cfg.app_port);
+        x->ep = endpoint_get(p, app, p->cfg.service, p->cfg.cluster);
+        x->active = slate_sc_tel_inbound_begin(p->tel, x->klass, x->trace, x->start_us);
+    } else {
+        p->stats.requests_out++;
+        x->dst_service = dst_service_of(p, d, path, sizeof(path));
+        if (x->dst_service < 0) {
+            fail_exchange(x, 502, "Bad Gateway", "unknown destination service");
+            return -1;
+        }
+        x->dst_cluster = slate_sc_pick_cluster(p->table, p->cfg.t, p->cfg.cluster, x->klass,
+                                               x->dst_service, slate_rng_uniform(&p->rng));
+        x->ep = x->dst_cluster >= 0 ? choose_endpoint(p, x->dst_service, x->dst_cluster, NULL)
+                                    : NULL;
+        if (!x->ep) {
+            /* The chosen cluster has nothing healthy: any deployed one. */
+            for (size_t b = 0; !x->ep && b < p->cfg.t->n_clusters; b++)
+                if (slate_topology_deployment(p->cfg.t, x->dst_service, (int)b))
+                    x->ep = choose_endpoint(p, x->dst_service, (int)b, NULL);
+            if (x->ep)
+                x->dst_cluster = x->ep->cluster;
+        }
+    }
+    if (!x->ep) {
+        fail_exchange(x, 503, "Service Unavailable", "no healthy endpoint for the destination");
+        return -1;
+    }
+    /* The request head, origin-form, hop-by-hop headers replaced. */
+    int rv = slate_buf_printf(&x->head, "%s %s HTTP/1.1\r\n", http_method_str(x->method), path);
+    for (size_t i = 0; rv == SLATE_OK && i < d->hdrs.n; i++) {
+        const header *h = &d->hdrs.v[i];
+        if (!h->name || hop_by_hop(h->name))
+            continue;
+        if (new_bag[0] && strcasecmp(h->name, "baggage") == 0)
+            continue; /* re-added below with the class */
+        rv = slate_buf_printf(&x->head, "%s: %s\r\n", h->name, h->value ? h->value : "");
+    }
+    if (rv == SLATE_OK && new_bag[0])
+        rv = bag ? slate_buf_printf(&x->head, "baggage: %s,%s\r\n", new_bag, bag)
+                 : slate_buf_printf(&x->head, "baggage: %s\r\n", new_bag);
+    if (rv == SLATE_OK && new_tp[0])
+        rv = slate_buf_printf(&x->head, "traceparent: %s\r\n", new_tp);
+    if (rv == SLATE_OK && x->req_chunked)
+        rv = slate_buf_printf(&x->head, "Transfer-Encoding: chunked\r\n");
+    if (rv == SLATE_OK)
+        rv = slate_buf_printf(&x->head, "Connection: keep-alive\r\n\r\n");
+    if (rv != SLATE_OK) {
+        fail_exchange(x, 500, "Internal Server Error", "out of memory");
+        return -1;
+    }
+    start_upstream(x);
+    return 0;
+}
+
+/* Request body bytes: to the upstream, or queued in the head while the
+ * upstream is not connected yet (a WAN delay). */
+static void forward_body(exchange *x, const char *at, size_t len, int last)
+{
+    struct evbuffer *out = x->u ? bufferevent_get_output(x->u->bev) : NULL;
+    char line[32];
+    if (x->req_chunked && len) {
+        int n = snprintf(line, sizeof(line), "%zx\r\n", len);
+        if (out)
+            evbuffer_add(out, line, (size_t)n);
+        else
+            slate_buf_append(&x->head, line, (size_t)n);
+    }
+    if (len) {
+        if (out)
+            evbuffer_add(out, at, len);
+        else
+            slate_buf_append(&x->head, at, len);
+    }
+    if (x->req_chunked && len) {
+        if (out)
+            evbuffer_add(out, "\r\n", 2);
+        else
+            slate_buf_append(&x->head, "\r\n", 2);
+    }
+    if (x->req_chunked && last) {
+        if (out)
+            evbuffer_add(out, "0\r\n\r\n", 5);
+        else
+            slate_buf_append(&x->head, "0\r\n\r\n", 5);
+    }
+    /* Backpressure: stop reading the client while the upstream is slow. */
+    if (out && evbuffer_get_length(out) > SLATE_PROXY_HIGH_WATER)
+        bufferevent_disable(x->d->bev, EV_READ);
+}
+
+static int req_on_body(http_parser *hp, const char *at, size_t len)
+{
+    downstream *d = hp->data;
+    exchange *x = d->ex;
+    if (!x)
+        return -1;
+    x->req_body_bytes += len;
+    forward_body(x, at, len, 0);
+    return 0;
+}
+
+static int req_on_complete(http_parser *hp)
+{
+    downstream *d = hp->data;
+    exchange *x = d->ex;
+    if (x) {
+        x->req_complete = 1;
+        forward_body(x, NULL, 0, 1);
+    }
+    /* One request at a time: hold the rest until this response is done. */
+    http_parser_pause(hp, 1);
+    return 0;
+}
+
+static void down_process(downstream *d)
+{
+    slate_proxy *p = d->p;
+    struct evbuffer *in = bufferevent_get_input(d->bev);
+    d->in_parse = 1;
+    while (!d->closing && !d->dead && evbuffer_get_length(in) > 0 &&
+           HTTP_PARSER_ERRNO(&d->parser) == HPE_OK) {
+        size_t n = evbuffer_get_contiguous_space(in);
+        const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+        size_t used = http_parser_execute(&d->parser, &p->req_settings, data, n);
+        evbuffer_drain(in, used);
+        enum http_errno err = HTTP_PARSER_ERRNO(&d->parser);
+        if (err == HPE_PAUSED)
+            break;
+        if (err != HPE_OK) {
+            if (!d->closing && !d->ex) {
+                p->stats.bad_requests++;
+                int big = err == HPE_HEADER_OVERFLOW;
+                local_reply(d, big ? 431 : 400,
+                            big ? "Request Header Fields Too Large" : "Bad Request",
+                            http_errno_description(err));
+            } else if (d->ex && !d->ex->resp_started) {
+                fail_exchange(d->ex, 400, "Bad Request", http_errno_description(err));
+            }
+            d->closing = 1;
+            break;
+        }
+        if (used < n)
+            break;
+    }
+    d->in_parse = 0;
+    if (d->dead) {
+        d->dead = 0;
+        downstream_free(d);
+        return;
+    }
+    if (d->closing && evbuffer_get_length(bufferevent_get_output(d->bev)) == 0)
+        downstream_free(d);
+}
+
+static void down_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    down_process(arg);
+}
+
+static void down_write(struct bufferevent *bev, void *arg)
+{
+    downstream *d = arg;
+    if (d->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        downstream_free(d);
+        return;
+    }
+    /* The client caught up: read the upstream again. */
+    if (d->ex && d->ex->u)
+        bufferevent_enable(d->ex->u->bev, EV_READ);
+}
+
+static void down_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    downstream *d = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        if (d->ex && (what & BEV_EVENT_EOF) && d->ex->req_complete && !d->closing) {
+            /* Half-close after a complete request: still answer it. */
+            d->keepalive = 0;
+            bufferevent_disable(d->bev, EV_READ);
+            return;
+        }
+        downstream_free(d);
+    }
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+                      void *arg)
+{
+    (void)l;
+    (void)sa;
+    (void)len;
+    slate_proxy *p = arg;
+    int inbound = l == p->listeners[1];
+    downstream *d = calloc(1, sizeof(*d));
+    if (!d) {
+        evutil_closesocket(fd);
+        return;
+    }
+    d->p = p;
+    d->inbound = inbound;
+    no_delay(fd);
+    d->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!d->bev) {
+        evutil_closesocket(fd);
+        free(d);
+        return;
+    }
+    http_parser_init(&d->parser, HTTP_REQUEST);
+    d->parser.data = d;
+    d->next = p->downs;
+    if (p->downs)
+        p->downs->prev = d;
+    p->downs = d;
+    p->stats.downstream_conns++;
+    bufferevent_setcb(d->bev, down_read, down_write, down_event, d);
+    struct timeval idle = {.tv_sec = (time_t)p->cfg.idle_timeout_s};
+    bufferevent_set_timeouts(d->bev, &idle, NULL);
+    bufferevent_setwatermark(d->bev, EV_WRITE, SLATE_PROXY_HIGH_WATER / 2, 0);
+    bufferevent_enable(d->bev, EV_READ | EV_WRITE);
+}
+
+/* ---- lifecycle -------------------------------------------------------------------- */
+
+int slate_proxy_new(struct event_base *base, const slate_proxy_config *cfg, slate_sc_tel *tel,
+                    slate_proxy **out)
+{
+    if (!base || !cfg || !cfg->t || !tel || !out || cfg->cluster < 0 ||
+        (size_t)cfg->cluster >= cfg->t->n_clusters)
+        return SLATE_ERR_INVALID_ARG;
+    slate_proxy *p = calloc(1, sizeof(*p));
+    if (!p)
+        return SLATE_ERR_NOMEM;
+    p->base = base;
+    p->cfg = *cfg;
+    p->tel = tel;
+    slate_rng_seed(&p->rng, cfg->seed);
+    /* Every endpoint the topology or a table can name, once; 4096 covers
+     * SLATE_RT_MAX_ENDPOINTS for the services one sidecar calls. */
+    p->cap_eps = 4096;
+    p->eps = calloc(p->cap_eps, sizeof(endpoint));
+    if (!p->eps) {
+        free(p);
+        return SLATE_ERR_NOMEM;
+    }
+    http_parser_settings_init(&p->req_settings);
+    p->req_settings.on_url = req_on_url;
+    p->req_settings.on_header_field = req_on_field;
+    p->req_settings.on_header_value = req_on_value;
+    p->req_settings.on_headers_complete = req_on_headers_complete;
+    p->req_settings.on_body = req_on_body;
+    p->req_settings.on_message_complete = req_on_complete;
+    http_parser_settings_init(&p->resp_settings);
+    p->resp_settings.on_status = resp_on_status;
+    p->resp_settings.on_header_field = resp_on_field;
+    p->resp_settings.on_header_value = resp_on_value;
+    p->resp_settings.on_headers_complete = resp_on_headers_complete;
+    p->resp_settings.on_body = resp_on_body;
+    p->resp_settings.on_message_complete = resp_on_complete;
+    *out = p;
+    return SLATE_OK;
+}
+
+void slate_proxy_free(slate_proxy *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < 2; i++)
+        if (p->listeners[i])
+            evconnlistener_free(p->listeners[i]);
+    while (p->downs)
+        downstream_free(p->downs);
+    for (size_t i = 0; i < p->n_eps; i++)
+        while (p->eps[i].idle) {
+            upstream *u = p->eps[i].idle;
+            p->eps[i].idle = u->next_idle;
+            upstream_free(u);
+        }
+    free(p->eps);
+    slate_sc_table_free(p->table);
+    free(p);
+}
+
+int slate_proxy_listen(slate_proxy *p, int inbound, const char *host, uint16_t port,
+                       uint16_t *bound)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    if (!p || !host || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return SLATE_ERR_INVALID_ARG;
+    struct evconnlistener *l =
+        evconnlistener_new_bind(p->base, on_accept, p, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                1024, (struct sockaddr *)&sa, sizeof(sa));
+    if (!l)
+        return SLATE_ERR_IO;
+    p->listeners[inbound ? 1 : 0] = l;
+    if (bound) {
+        struct sockaddr_in got;
+        socklen_t len = sizeof(got);
+        if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&got, &len) != 0)
+            return SLATE_ERR_IO;
+        *bound = ntohs(got.sin_port);
+    }
+    return SLATE_OK;
+}
+
+void slate_proxy_set_table(slate_proxy *p, slate_sc_table *rt)
+{
+    slate_sc_table_free(p->table);
+    p->table = rt;
+}
+
+const slate_sc_table *slate_proxy_table(const slate_proxy *p)
+{
+    return p->table;
+}
+
+size_t slate_proxy_drain(slate_proxy *p)
+{
+    p->draining = 1;
+    for (int i = 0; i < 2; i++)
+        if (p->listeners[i])
+            evconnlistener_disable(p->listeners[i]);
+    return p->inflight;
+}
+
+size_t slate_proxy_inflight(const slate_proxy *p)
+{
+    return p->inflight;
+}
+
+slate_proxy_stats slate_proxy_stats_get(const slate_proxy *p)
+{
+    return p->stats;
+}

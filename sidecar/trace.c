@@ -1,0 +1,89 @@
+/* W3C trace context and baggage; see trace.h. */
+#include "sidecar/trace.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int lowhex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* |n| lowercase hex characters, not all '0'. */
+static int hex_id(const char *s, size_t n)
+{
+    int nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!lowhex(s[i]))
+            return 0;
+        nonzero |= s[i] != '0';
+    }
+    return nonzero;
+}
+
+int slate_traceparent_parse(const char *v, char trace_id[33])
+{
+    if (!v)
+        return -1;
+    size_t n = strnlen(v, 256);
+    if (n < 55 || !lowhex(v[0]) || !lowhex(v[1]) || v[2] != '-' || v[35] != '-' || v[52] != '-' ||
+        !lowhex(v[53]) || !lowhex(v[54]))
+        return -1;
+    if (v[0] == 'f' && v[1] == 'f')
+        return -1;
+    /* Version 00 is exactly 55 characters; later versions may append "-...". */
+    if ((v[0] == '0' && v[1] == '0' && n != 55) || (n > 55 && v[55] != '-'))
+        return -1;
+    if (!hex_id(v + 3, 32) || !hex_id(v + 36, 16))
+        return -1;
+    memcpy(trace_id, v + 3, 32);
+    trace_id[32] = '\0';
+    return 0;
+}
+
+void slate_traceparent_new(slate_rng *rng, char out[56], char trace_id[33])
+{
+    uint64_t a = slate_rng_next(rng), b = slate_rng_next(rng), c = slate_rng_next(rng);
+    if (a == 0 && b == 0)
+        a = 1;
+    if (c == 0)
+        c = 1;
+    snprintf(trace_id, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+    snprintf(out, 56, "00-%s-%016llx-01", trace_id, (unsigned long long)c);
+}
+
+int slate_baggage_class(const char *baggage, char *out, size_t cap)
+{
+    if (!baggage || strnlen(baggage, SLATE_BAGGAGE_MAX + 1) > SLATE_BAGGAGE_MAX)
+        return -1;
+    static const char key[] = "slate-class";
+    const size_t klen = sizeof(key) - 1;
+    const char *p = baggage;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *q = p + klen;
+        if (len > klen && strncmp(p, key, klen) == 0) {
+            const char *stop = p + len;
+            while (q < stop && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q < stop && *q == '=') {
+                q++;
+                while (q < stop && (*q == ' ' || *q == '\t'))
+                    q++;
+                size_t n = 0;
+                while (q + n < stop && q[n] != ';' && q[n] != ' ' && q[n] != '\t')
+                    n++;
+                if (n == 0 || n >= cap)
+                    return -1;
+                memcpy(out, q, n);
+                out[n] = '\0';
+                return 0;
+            }
+        }
+        p += len;
+    }
+    return -1;
+}
