@@ -31,6 +31,9 @@ static void usage(FILE *fp)
             "  --publish-threshold W    publish only when a weight moves by >= W (0.01)\n"
             "  --instance-ttl-ms MS     forget sidecars silent this long (3 periods)\n"
             "  --no-learn               keep the given profiles; do not refit from reports\n"
+            "  --route-ingress          let the LP move requests to another cluster's root\n"
+            "                           service (needs a gateway applying the ingress rules;\n"
+            "                           default: the root stays where the request entered)\n"
             "  --policy NAME            slate (default) or a baseline: local, equal, spray,\n"
             "                           waterfall, envoy-locality, rings\n"
             "  --max-body BYTES         request body limit (default 4194304)\n"
@@ -114,6 +117,9 @@ int main(int argc, char **argv)
             continue;
         } else if (strcmp(a, "--no-learn") == 0) {
             cfg.learn = 0;
+            continue;
+        } else if (strcmp(a, "--route-ingress") == 0) {
+            cfg.pin_ingress = 0;
             continue;
         } else if (!v) {
             goto bad;

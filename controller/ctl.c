@@ -24,6 +24,7 @@ void slate_ctl_config_init(slate_ctl_config *c)
     c->publish_threshold = 0.01;
     c->instance_ttl_ms = 0; /* 0: three periods */
     c->learn = 1;
+    c->pin_ingress = 1;
     c->max_body = SLATE_CTL_MAX_BODY_DEFAULT;
     c->conn_limit = 8192;
     c->conn_timeout_s = 15;

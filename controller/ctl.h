@@ -43,6 +43,9 @@ typedef struct slate_ctl_config {
     double publish_threshold;  /* min weight change to publish, default 0.01 */
     double instance_ttl_ms;    /* default 3 periods */
     int learn;                 /* 1: refit profiles from reports (default) */
+    int pin_ingress;           /* 1 (default): the LP keeps each request's root service
+                                  in the cluster it entered, as sidecars have no gateway
+                                  to move it (--route-ingress: 0) */
     size_t max_body;           /* request body bytes, default 4 MiB */
     unsigned conn_limit;       /* default 8192 */
     unsigned conn_timeout_s;   /* idle / slow clients, default 15 */

@@ -90,7 +90,10 @@ static int rebuild(slate_ctl *c, loop_state *s)
     if (rv == SLATE_OK && s->policy == SLATE_POLICY_SLATE) {
         slate_diag d;
         slate_diag_init(&d);
-        rv = slate_optimizer_new(s->t, s->prof, NULL, &s->opt, &d);
+        slate_optimizer_opts opts;
+        slate_optimizer_opts_init(&opts);
+        opts.pin_ingress = c->cfg.pin_ingress;
+        rv = slate_optimizer_new(s->t, s->prof, &opts, &s->opt, &d);
         if (rv != SLATE_OK && d.n)
             SLATE_ERROR("event=optimizer_build_failed path=%s msg=\"%s\"", d.entries[0].path,
                         d.entries[0].msg);

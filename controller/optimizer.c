@@ -623,8 +623,10 @@ int slate_opt_build_lp(slate_optimizer *o)
                 if (!slate_opt_is_source(o, (int)k, (int)v, (int)a))
                     continue;
                 o->flow_row[k][v * nc + a] = ++nrow;
+                /* Pinned ingress: the root stays where the request entered. */
+                int pinned = o->opts.pin_ingress && v == 0 && o->dep[(size_t)s * nc + a];
                 for (size_t b = 0; b < nc; b++)
-                    if (o->dep[(size_t)s * nc + b])
+                    if (o->dep[(size_t)s * nc + b] && !(pinned && b != a))
                         o->xcol[k][xidx(o, (int)v, (int)a, (int)b)] = ++ncol;
             }
         }

@@ -63,6 +63,10 @@ typedef struct slate_optimizer_opts {
                                 at 0, and free every fixed arc whose reduced cost
                                 prices out until none does; the result is optimal
                                 for the full LP (see optimizer_pricing.c); default 1 */
+    int pin_ingress;         /* 1: requests are served by the class's root service in the
+                                cluster they enter (no global gateway routes them): the
+                                root's cross-cluster arcs are left out wherever the root
+                                is deployed in the ingress cluster; default 0 */
 } slate_optimizer_opts;
 
 /* Fills |o| with the defaults above. */

@@ -60,7 +60,8 @@ static void on_request(struct evhttp_request *req, void *arg)
             "\"outbound_errors\":%llu,\"untracked\":%llu},"
             "\"control\":{\"reports_sent\":%llu,\"reports_failed\":%llu,\"reports_dropped\":%llu,"
             "\"windows_merged\":%llu,\"backlog_windows\":%llu,\"tables_received\":%llu,"
-            "\"tables_rejected\":%llu,\"poll_errors\":%llu},\"routes_version\":%llu}",
+            "\"tables_rejected\":%llu,\"poll_errors\":%llu},\"routes_version\":%llu,"
+            "\"cross_cluster_bytes\":%llu,\"egress_usd\":%.9g}",
             (unsigned long long)ps.downstream_conns, (unsigned long long)ps.requests_out,
             (unsigned long long)ps.requests_in, (unsigned long long)ps.responses_5xx_local,
             (unsigned long long)ps.retries, (unsigned long long)ps.upstream_conns_opened,
@@ -72,7 +73,8 @@ static void on_request(struct evhttp_request *req, void *arg)
             (unsigned long long)cs.reports_failed, (unsigned long long)cs.reports_dropped,
             (unsigned long long)cs.windows_merged, (unsigned long long)cs.backlog_windows,
             (unsigned long long)cs.tables_received, (unsigned long long)cs.tables_rejected,
-            (unsigned long long)cs.poll_errors, (unsigned long long)version);
+            (unsigned long long)cs.poll_errors, (unsigned long long)version,
+            (unsigned long long)ps.cross_cluster_bytes, ps.egress_usd);
         reply(req, 200, "application/json", b);
     } else if (strcmp(path, "/routes") == 0) {
         const char *json = a->control ? slate_control_table_json(a->control) : NULL;

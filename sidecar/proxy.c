@@ -522,6 +522,16 @@ static void finish(exchange *x)
         slate_sc_tel_outbound(p->tel, x->klass, x->dst_service, x->dst_cluster, x->status,
                               x->req_body_bytes, x->resp_body_bytes,
                               x->has_trace ? x->trace : NULL, x->start_us, now);
+    if (!x->inbound && x->dst_cluster >= 0 && x->dst_cluster != p->cfg.cluster) {
+        uint64_t bytes = x->req_body_bytes + x->resp_body_bytes;
+        p->stats.cross_cluster_bytes += bytes;
+        /* Both directions priced from this cluster's side, as the egress
+         * matrix's rows are senders: requests leave here, responses leave there. */
+        p->stats.egress_usd +=
+            ((double)x->req_body_bytes * slate_topology_egress(p->cfg.t, p->cfg.cluster, x->dst_cluster) +
+             (double)x->resp_body_bytes * slate_topology_egress(p->cfg.t, x->dst_cluster, p->cfg.cluster)) /
+            1e9;
+    }
     endpoint *ep = x->ep;
     ep->outstanding--;
     if (x->status >= 500) {

@@ -56,6 +56,8 @@ typedef struct slate_proxy_config {
 typedef struct slate_proxy_stats {
     uint64_t downstream_conns, requests_out, requests_in, responses_5xx_local, retries,
         upstream_conns_opened, upstream_reuses, ejections, bad_requests;
+    uint64_t cross_cluster_bytes; /* outbound request + response bodies to other clusters */
+    double egress_usd;            /* those bytes priced by the topology's egress matrix */
 } slate_proxy_stats;
 
 typedef struct slate_proxy slate_proxy;

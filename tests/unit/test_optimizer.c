@@ -1141,7 +1141,47 @@ static void test_column_generation_matches_full_lp(void)
     CU_ASSERT(budget_solved > 0); /* the budget comparison was not vacuous */
 }
 
+/* With pin_ingress the root stays in the ingress cluster, while the
+ * unpinned LP moves some of an overloaded region's root load away; pinning
+ * can only cost objective (it removes columns), and downstream still moves. */
+static void test_pin_ingress_keeps_root_local(void)
+{
+    slate_topology *t = load_example("hotel-reservation.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    /* Make the root the bottleneck in us-west so the free LP wants to move it. */
+    int fe = slate_topology_find_service(t, "frontend"), west = slate_topology_find_cluster(t, "us-west");
+    CU_ASSERT_FATAL(fe >= 0 && west >= 0);
+    double obj[2] = {0, 0}, root_remote[2] = {0, 0}, downstream_remote = 0;
+    for (int pin = 0; pin < 2; pin++) {
+        slate_optimizer_opts opts;
+        slate_optimizer_opts_init(&opts);
+        opts.pin_ingress = pin;
+        slate_optimizer *o = NULL;
+        CU_ASSERT_EQUAL_FATAL(slate_optimizer_new(t, NULL, &opts, &o, NULL), SLATE_OK);
+        CU_ASSERT_EQUAL_FATAL(slate_optimizer_solve(o, NULL), SLATE_OK);
+        const slate_solution *s = slate_optimizer_solution(o);
+        obj[pin] = s->objective;
+        for (size_t k = 0; k < t->n_classes; k++)
+            for (size_t a = 0; a < t->n_clusters; a++)
+                for (size_t b = 0; b < t->n_clusters; b++) {
+                    if (a == b)
+                        continue;
+                    root_remote[pin] += slate_solution_flow(s, (int)k, 0, (int)a, (int)b);
+                    if (pin)
+                        for (size_t v = 1; v < t->classes[k].n_nodes; v++)
+                            downstream_remote += slate_solution_flow(s, (int)k, (int)v, (int)a, (int)b);
+                }
+        slate_optimizer_free(o);
+    }
+    CU_ASSERT(root_remote[0] > 1.0);  /* the example overloads us-west: the free LP moves roots */
+    CU_ASSERT_EQUAL(root_remote[1], 0.0);
+    CU_ASSERT(downstream_remote > 1.0); /* pinned: the spill happens one hop later */
+    CU_ASSERT(obj[1] >= obj[0] - 1e-6 * fabs(obj[0]));
+    slate_topology_free(t);
+}
+
 static CU_TestInfo optimizer_tests[] = {
+    {"pin_ingress keeps the root in the ingress cluster", test_pin_ingress_keeps_root_local},
     {"equal profiles, RTT 0: even split", test_equal_profiles_split_evenly},
     {"cold remote: closed-form split", test_cold_remote_closed_form},
     {"egress budget 0 forces local", test_egress_budget_zero_forces_local},

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""slate's live demo (issue 6): the whole system on loopback, one phase per
+routing policy, on the same open-loop load.
+
+Per phase it starts slate-controller (--policy P), and for every
+(service, cluster) of the topology one slate-demo-svc and its
+slate-sidecar (with --emulate-wan: cross-region calls are held back by the
+topology's RTT), then runs slate-load against each region's ingress
+sidecar, collects the latency table, errors and the sidecars' cross-region
+bytes and egress, and stops everything. Ports are chosen at run time; every
+process is stopped on exit, Ctrl-C included.
+
+The topology is examples/hotel-reservation.json on its 3 deployed regions,
+scaled to fit a 2-core machine: demand and capacities divided by --scale,
+service times multiplied by it (so the worker counts, and so the
+utilisations, are the original ones). The example's us-west demand already
+exceeds us-west's local capacity downstream (hotels: 800 req/s against
+search and rate at 550); --overload raises it further. The ingress service
+(frontend) gets --ingress-headroom, as nothing in front of it could move
+requests to another region.
+
+This is an orchestration script (starting processes, collecting their
+output); the measured parts are the C binaries.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+_taken = set()
+
+
+def free_port():
+    """A free port below the kernel's ephemeral range (32768 up by default),
+    so connections the running processes open cannot take it between this
+    check and the process that binds it."""
+    import random
+    for _ in range(1000):
+        port = random.randrange(20000, 32000)
+        if port in _taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _taken.add(port)
+        return port
+    raise RuntimeError("no free port in 20000-32000")
+
+
+def wait_http(url, timeout=15):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return True
+        except Exception:
+            time.sleep(0.05)
+    return False
+
+
+def get_json(url):
+    return json.load(urllib.request.urlopen(url, timeout=5))
+
+
+class Phase:
+    """The processes of one phase; stop() ends them all."""
+
+    def __init__(self, workdir):
+        self.procs = []
+        self.workdir = workdir
+
+    def start(self, name, argv):
+        log = open(os.path.join(self.workdir, name + ".log"), "w")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        end = time.time() + 10
+        for p in self.procs:
+            try:
+                p.wait(max(0.1, end - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs = []
+
+
+def build_topology(src, scale, overload, ingress_headroom):
+    t = json.load(open(src))
+    roots = {c["calls"]["service"] for c in t["classes"]}
+    used = sorted({d["cluster"] for s in t["services"] for d in s["deployments"]},
+                  key=t["clusters"].index)
+    idx = [t["clusters"].index(c) for c in used]
+    t["clusters"] = used
+    for key in ("rtt_ms", "egress_usd_per_gb"):
+        if key in t["network"]:
+            m = t["network"][key]
+            t["network"][key] = [[m[i][j] for j in idx] for i in idx]
+    for s in t["services"]:
+        s["service_time_ms"] = s.get("service_time_ms", 1.0) * scale
+        for d in s["deployments"]:
+            d["capacity_rps"] = d["capacity_rps"] / scale
+            if s["name"] in roots:
+                # The ingress service is where requests enter: no policy can
+                # move them off it (there is no gateway in front of it), so
+                # it gets headroom and the contention is downstream.
+                d["capacity_rps"] *= ingress_headroom
+    for d in t.get("demand", []):
+        d["rps"] = d["rps"] / scale
+        if d["cluster"] == used[0]:
+            d["rps"] *= overload
+    t["name"] = t.get("name", "topology") + "-live"
+    return t
+
+
+def run_phase(args, bins, policy, topo, workdir):
+    ph = Phase(workdir)
+    ports = {}
+    try:
+        # Ports first, so the topology can name every sidecar as an endpoint.
+        for s in topo["services"]:
+            for d in s["deployments"]:
+                key = (s["name"], d["cluster"])
+                ports[key] = {k: free_port() for k in ("app", "out", "in", "admin")}
+                d["endpoints"] = ["127.0.0.1:%d" % ports[key]["in"]]
+        tpath = os.path.join(workdir, "topology.json")
+        json.dump(topo, open(tpath, "w"), indent=1)
+        token = os.path.join(workdir, "token")
+        open(token, "w").write("demo-token\n")
+        cport = free_port()
+        ph.start("controller", [bins["controller"], "--listen", "127.0.0.1:%d" % cport,
+                                "--topology", tpath, "--token-file", token, "--policy", policy,
+                                "--period-ms", str(args.period_ms), "--log-level", "warn"])
+        if not wait_http("http://127.0.0.1:%d/readyz" % cport):
+            raise RuntimeError("controller did not become ready")
+        for (svc, cl), p in ports.items():
+            ph.start("svc-%s-%s" % (svc, cl),
+                     [bins["svc"], "--topology", tpath, "--service", svc, "--cluster", cl,
+                      "--listen", "127.0.0.1:%d" % p["app"], "--proxy", "127.0.0.1:%d" % p["out"],
+                      "--seed", str(abs(hash((svc, cl))) % 100000)])
+            ph.start("sidecar-%s-%s" % (svc, cl),
+                     [bins["sidecar"], "--topology", tpath, "--service", svc, "--cluster", cl,
+                      "--app", "127.0.0.1:%d" % p["app"], "--outbound", "127.0.0.1:%d" % p["out"],
+                      "--inbound", "127.0.0.1:%d" % p["in"], "--admin", "127.0.0.1:%d" % p["admin"],
+                      "--controller", "127.0.0.1:%d" % cport, "--token-file", token,
+                      "--emulate-wan", "--log-level", "warn"])
+        for (svc, cl), p in ports.items():
+            if not wait_http("http://127.0.0.1:%d/healthz" % p["admin"]):
+                raise RuntimeError("sidecar %s@%s did not start" % (svc, cl))
+            if not wait_http("http://127.0.0.1:%d/healthz" % p["app"]):
+                raise RuntimeError("service %s@%s did not start" % (svc, cl))
+        # Every sidecar has its table before the load starts.
+        end = time.time() + 15
+        while time.time() < end:
+            if all(get_json("http://127.0.0.1:%d/stats" % p["admin"])["routes_version"] >= 1
+                   for p in ports.values()):
+                break
+            time.sleep(0.2)
+        ingress = topo["classes"][0]["calls"]["service"]
+        targets = []
+        for c in topo["clusters"]:
+            if (ingress, c) in ports:
+                targets += ["--target", "%s=127.0.0.1:%d" % (c, ports[(ingress, c)]["in"])]
+        out_json = os.path.join(workdir, "load-%s.json" % policy)
+        timeline = os.path.join(workdir, "timeline-%s.csv" % policy)
+        load = subprocess.run([bins["load"], "--topology", tpath, *targets, "--duration",
+                               str(args.duration), "--seed", "7", "--json", out_json,
+                               "--timeline", timeline, "--no-progress", "--drain", "5"],
+                              capture_output=True, text=True)
+        if load.returncode != 0:
+            raise RuntimeError("slate-load failed: " + load.stderr)
+        res = json.load(open(out_json))
+        cross = sum(get_json("http://127.0.0.1:%d/stats" % p["admin"])["cross_cluster_bytes"]
+                    for p in ports.values())
+        usd = sum(get_json("http://127.0.0.1:%d/stats" % p["admin"])["egress_usd"]
+                  for p in ports.values())
+        res["cross_bytes"] = cross
+        res["egress_usd_per_hour"] = usd * 3600.0 / args.duration
+        res["table"] = load.stdout
+        res["timeline"] = timeline
+        if policy == "slate":
+            res["routes"] = {c: get_json("http://127.0.0.1:%d/v1/routes?cluster=%s&service=%s" %
+                                         (cport, c, ingress)) for c in topo["clusters"]}
+        return res
+    finally:
+        ph.stop()
+
+
+def plot(results, outdir, duration):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        return None
+    series = []
+    offset = 0
+    for policy, res in results:
+        data = {}
+        for line in open(res["timeline"]).read().splitlines()[1:]:
+            sec, _, _, ok, mean, _ = line.split(",")
+            sec, ok, mean = int(sec), int(ok), float(mean)
+            s = data.setdefault(sec, [0, 0.0])
+            s[0] += ok
+            s[1] += ok * mean
+        path = os.path.join(outdir, "latency-%s.dat" % policy)
+        with open(path, "w") as f:
+            for sec in sorted(data):
+                if data[sec][0]:
+                    f.write("%d %.3f\n" % (sec + offset, data[sec][1] / data[sec][0]))
+        series.append((policy, path, offset))
+        offset += int(duration) + 1
+    svg = os.path.join(outdir, "latency.svg")
+    lines = ["set terminal svg size 900,450", "set output '%s'" % svg,
+             "set xlabel 'time (s), one phase per policy'", "set ylabel 'mean latency (ms)'",
+             "set key top left", "set grid"]
+    for policy, _, off in series[1:]:
+        lines.append("set arrow from %d, graph 0 to %d, graph 1 nohead dt 2" % (off, off))
+    lines.append("plot " + ", ".join("'%s' using 1:2 with linespoints title '%s'" % (p, pol)
+                                     for pol, p, _ in series))
+    script = os.path.join(outdir, "latency.gp")
+    open(script, "w").write("\n".join(lines) + "\n")
+    subprocess.run([gp, script], check=True)
+    return svg
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", required=True, help="build directory with the binaries")
+    ap.add_argument("--topology", required=True)
+    ap.add_argument("--policies", default="waterfall,local,slate")
+    ap.add_argument("--scale", type=float, default=10.0)
+    ap.add_argument("--overload", type=float, default=1.0,
+                    help="multiplies the first region's demand (the example's already exceeds "
+                         "its local search and rate capacity)")
+    ap.add_argument("--ingress-headroom", type=float, default=2.0)
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--period-ms", type=int, default=2000)
+    ap.add_argument("--out", default=None, help="directory for logs, CSV, JSON and the SVG")
+    args = ap.parse_args()
+    bins = {"controller": os.path.join(args.bin, "controller/slate-controller"),
+            "sidecar": os.path.join(args.bin, "sidecar/slate-sidecar"),
+            "svc": os.path.join(args.bin, "testbed/slate-demo-svc"),
+            "load": os.path.join(args.bin, "testbed/slate-load")}
+    outdir = args.out or tempfile.mkdtemp(prefix="slate-demo-")
+    os.makedirs(outdir, exist_ok=True)
+    topo = build_topology(args.topology, args.scale, args.overload, args.ingress_headroom)
+    print("live demo: %s, %d regions, %d services, scale 1/%g, %s ingress x%.1f, %g s per phase"
+          % (topo["name"], len(topo["clusters"]), len(topo["services"]), args.scale,
+             topo["clusters"][0], args.overload, args.duration))
+    results = []
+    for policy in args.policies.split(","):
+        wd = os.path.join(outdir, policy)
+        os.makedirs(wd, exist_ok=True)
+        print("phase %-9s ..." % policy, end="", flush=True)
+        res = run_phase(args, bins, policy, json.loads(json.dumps(topo)), wd)
+        t = res["total"]
+        print(" mean %.1f ms, p99 %.1f ms" % (t["mean_ms"], t["p99_ms"]))
+        results.append((policy, res))
+    print()
+    print("%-10s %9s %9s %9s %7s %10s %12s %14s" % ("policy", "mean_ms", "p50_ms", "p99_ms", "failed",
+                                                   "unfinished", "cross_MB", "egress_USD/h"))
+    for policy, res in results:
+        t = res["total"]
+        st = res["streams"]
+        failed = sum(x["status_5xx"] + x["status_4xx"] + x["transport_errors"] + x["refused"]
+                     for x in st)
+        unfinished = sum(x["unanswered"] for x in st)
+        print("%-10s %9.2f %9.2f %9.2f %7d %10d %12.2f %14.4f" %
+              (policy, t["mean_ms"], t["p50_ms"], t["p99_ms"], failed, unfinished,
+               res["cross_bytes"] / 1e6, res["egress_usd_per_hour"]))
+    print("(failed: error answers, transport errors, or not sent; unfinished: no answer within "
+          "5 s after the load ended. Latency counts answered requests.)")
+    base = dict(results).get("waterfall")
+    for policy, res in results:
+        if base and policy != "waterfall" and res["total"]["mean_ms"] > 0:
+            print("%s: mean latency %.2fx lower than waterfall" %
+                  (policy, base["total"]["mean_ms"] / res["total"]["mean_ms"]))
+    for policy, res in results:
+        print("\n%s per stream:\n%s" % (policy, res["table"].rstrip()))
+    slate = dict(results).get("slate")
+    if slate:
+        print("\nslate's routing weights at the ingress (frontend), non-local only:")
+        for cl, r in slate["routes"].items():
+            for rule in r["rules"]:
+                w = rule["weights"]
+                if any(c != cl and v > 0.005 for c, v in w.items()):
+                    print("  %s@%s -> %s: %s" % (rule["class"], cl, rule["dst_service"],
+                                                ", ".join("%s %.2f" % (c, v) for c, v in w.items())))
+    svg = plot(results, outdir, args.duration)
+    print("\nlogs and data: %s%s" % (outdir, ("; plot: " + svg) if svg else ""))
+    json.dump({p: {k: v for k, v in r.items() if k not in ("table",)} for p, r in results},
+              open(os.path.join(outdir, "results.json"), "w"), indent=1)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("\ninterrupted: every process started was stopped")
+        sys.exit(130)
