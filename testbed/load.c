@@ -43,13 +43,16 @@ struct slate_load {
     double start_us;        /* monotonic */
     int sending;
     size_t inflight;
+    struct request_ctx *pending; /* in flight */
 };
 
-/* One request in flight. */
+/* One request in flight; listed in slate_load so that requests still
+ * unanswered when the run ends are freed (the pool drops them silently). */
 typedef struct request_ctx {
     slate_load *l;
     size_t stream;
     double scheduled_us; /* since start */
+    struct request_ctx *prev, *next;
 } request_ctx;
 
 static double now_us(void)
@@ -123,6 +126,11 @@ void slate_load_free(slate_load *l)
         return;
     for (size_t i = 0; i < l->n_targets; i++)
         slate_http_pool_free(l->targets[i].pool);
+    while (l->pending) {
+        struct request_ctx *rq = l->pending;
+        l->pending = rq->next;
+        free(rq);
+    }
     for (size_t i = 0; i < l->n_streams; i++)
         free(l->streams[i].pub.timeline);
     if (l->tick)
@@ -228,6 +236,12 @@ static void on_done(int status, size_t body_bytes, void *arg)
         s->pub.timeline[second].sum_us += us;
     }
     l->inflight--;
+    if (rq->prev)
+        rq->prev->next = rq->next;
+    else
+        l->pending = rq->next;
+    if (rq->next)
+        rq->next->prev = rq->prev;
     free(rq);
     if (!l->sending && l->inflight == 0)
         event_base_loopbreak(l->base);
@@ -242,7 +256,7 @@ static void send_one(slate_load *l, size_t si, double scheduled_us)
         s->pub.refused++;
         return;
     }
-    *rq = (request_ctx){.l = l, .stream = si, .scheduled_us = scheduled_us};
+    *rq = (request_ctx){.l = l, .stream = si, .scheduled_us = scheduled_us, .next = l->pending};
     int rv = slate_http_pool_send(l->targets[s->target].pool, s->method, s->path, s->host, NULL, 0,
                                   NULL, 0, on_done, rq);
     if (rv != SLATE_OK) {
@@ -250,6 +264,9 @@ static void send_one(slate_load *l, size_t si, double scheduled_us)
         s->pub.refused++;
         return;
     }
+    if (l->pending)
+        l->pending->prev = rq;
+    l->pending = rq;
     l->inflight++;
 }
 
