@@ -17,6 +17,7 @@
 #include "common/json.h"
 #include "controller/optimizer.h"
 #include "controller/routes.h"
+#include "controller/solution_json.h"
 #include "profiles/profiles.h"
 #include "topology/topology.h"
 
@@ -263,75 +264,26 @@ static void print_text(const slate_topology *t, const slate_solution *s,
         printf("  (none: every call stays in its cluster)\n");
 }
 
+/* The solve report (controller/solution_json.h, shared with the daemon's
+ * GET /v1/solution) plus the full routing table. */
 static int print_json(const slate_topology *t, const slate_solution *s, const slate_route_table *rt)
 {
-    size_t nc = t->n_clusters;
-    int rv = SLATE_ERR_NOMEM;
-    char *routes = NULL, *text = NULL;
-    cJSON *root = cJSON_CreateObject(), *lp, *classes, *deps, *rj;
-    if (root == NULL)
-        return SLATE_ERR_NOMEM;
-    if (cJSON_AddStringToObject(root, "topology", t->name) == NULL ||
-        (lp = cJSON_AddObjectToObject(root, "lp")) == NULL ||
-        !cJSON_AddNumberToObject(lp, "rows", s->rows) ||
-        !cJSON_AddNumberToObject(lp, "cols", s->cols) ||
-        !cJSON_AddNumberToObject(lp, "nonzeros", s->nonzeros) ||
-        !cJSON_AddNumberToObject(lp, "iterations", s->iterations) ||
-        !slate_json_add_number(lp, "solve_ms", s->solve_ms) ||
-        !cJSON_AddBoolToObject(lp, "warm", s->warm) ||
-        !slate_json_add_number(lp, "objective", s->objective) ||
-        !slate_json_add_number(root, "latency_ms_rps", s->latency_ms_rps) ||
-        !slate_json_add_number(root, "egress_usd_per_hour", s->egress_usd_per_hour) ||
-        !slate_json_add_number(root, "overload_total", s->overload_total) ||
-        (classes = cJSON_AddArrayToObject(root, "classes")) == NULL ||
-        (deps = cJSON_AddArrayToObject(root, "deployments")) == NULL)
-        goto out;
-    for (size_t k = 0; k < t->n_classes; k++)
-        for (size_t a = 0; a < nc; a++) {
-            if (isnan(s->class_latency_ms[k * nc + a]))
-                continue;
-            cJSON *o = cJSON_CreateObject();
-            if (o == NULL)
-                goto out;
-            cJSON_AddItemToArray(classes, o);
-            if (!cJSON_AddStringToObject(o, "class", t->classes[k].name) ||
-                !cJSON_AddStringToObject(o, "cluster", t->clusters[a]) ||
-                !slate_json_add_number(o, "rps", slate_topology_demand_rps(t, (int)k, (int)a)) ||
-                !slate_json_add_number(o, "latency_ms", s->class_latency_ms[k * nc + a]) ||
-                !slate_json_add_number(o, "latency_cp_ms", s->class_latency_cp_ms[k * nc + a]))
-                goto out;
-        }
-    for (size_t sv = 0; sv < t->n_services; sv++)
-        for (size_t d = 0; d < t->services[sv].n_deployments; d++) {
-            const slate_deployment *dp = &t->services[sv].deployments[d];
-            size_t i = sv * nc + (size_t)dp->cluster;
-            cJSON *o = cJSON_CreateObject();
-            if (o == NULL)
-                goto out;
-            cJSON_AddItemToArray(deps, o);
-            if (!cJSON_AddStringToObject(o, "service", t->services[sv].name) ||
-                !cJSON_AddStringToObject(o, "cluster", t->clusters[dp->cluster]) ||
-                !slate_json_add_number(o, "load_rps", s->load_rps[i]) ||
-                !slate_json_add_number(o, "capacity_rps", dp->capacity_rps) ||
-                !slate_json_add_number(o, "utilization", s->utilization[i]) ||
-                !slate_json_add_number(o, "overload_rps", s->overload_rps[i]))
-                goto out;
-        }
-    rv = slate_route_table_to_json(rt, t, NULL, NULL, 0, &routes);
-    if (rv != SLATE_OK)
-        goto out;
-    rv = SLATE_ERR_NOMEM;
-    rj = cJSON_Parse(routes);
-    if (rj == NULL)
-        goto out;
-    cJSON_AddItemToObject(root, "routes", rj);
-    rv = slate_json_print(root, 1, &text);
+    char *report = NULL, *routes = NULL, *text = NULL;
+    int rv = slate_solution_to_json(t, s, "optimal", "slate", 0, &report);
+    if (rv == SLATE_OK)
+        rv = slate_route_table_to_json(rt, t, NULL, NULL, 0, &routes);
+    cJSON *root = rv == SLATE_OK ? cJSON_Parse(report) : NULL;
+    cJSON *rj = root ? cJSON_Parse(routes) : NULL;
+    if (rv == SLATE_OK && (!rj || !slate_json_attach(root, "routes", rj)))
+        rv = SLATE_ERR_NOMEM;
+    if (rv == SLATE_OK)
+        rv = slate_json_print(root, 1, &text);
     if (rv == SLATE_OK)
         printf("%s\n", text);
-out:
+    cJSON_Delete(root);
     free(text);
     free(routes);
-    cJSON_Delete(root);
+    free(report);
     return rv;
 }
 
