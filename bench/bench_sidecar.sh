@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# slate-sidecar benchmark (issue 5): the two-hop path client -> outbound
+# sidecar -> inbound sidecar -> upstream, against (a) the client talking to
+# the upstream directly and (b) the same two hops through HAProxy 2.6 as
+# plain proxies, all on loopback on the same 2 shared cores, one run each.
+# The upstream is HAProxy answering 200 itself (fast enough not to be the
+# bottleneck). Throughput with wrk (HTTP/1.1, keep-alive); latency at a fixed
+# moderate rate with slate-load (open loop); the sidecars' CPU seconds per
+# 1000 requests and peak RSS from /proc. Prints measurements; fails on none.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$root/build-release
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" --target slate-sidecar slate-load -j2 >/dev/null
+duration=${SLATE_BENCH_SECONDS:-10}
+rate=${SLATE_BENCH_RATE:-1000}
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket,random
+while True:
+    p=random.randrange(20000,32000); s=socket.socket()
+    try: s.bind(("127.0.0.1",p)); print(p); break
+    except OSError: pass'; }
+up=$(port); h1=$(port); h2=$(port); a_out=$(port); a_in=$(port); a_adm=$(port); b_out=$(port); b_in=$(port); b_adm=$(port)
+cat >"$dir/haproxy.cfg" <<CFG
+global
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend upstream
+  bind 127.0.0.1:$up
+  http-request return status 200 content-type text/plain string "ok"
+frontend hop1
+  bind 127.0.0.1:$h1
+  default_backend to_hop2
+backend to_hop2
+  server s 127.0.0.1:$h2
+frontend hop2
+  bind 127.0.0.1:$h2
+  default_backend to_upstream
+backend to_upstream
+  server s 127.0.0.1:$up
+CFG
+ulimit -n 65536 2>/dev/null || true
+haproxy -f "$dir/haproxy.cfg" -db >"$dir/haproxy.log" 2>&1 &
+pids+=($!)
+cat >"$dir/topo.json" <<JSON
+{"clusters": ["west"], "network": {"rtt_ms": [[0.1]]},
+ "services": [{"name": "front", "deployments": [{"cluster": "west", "capacity_rps": 100000}]},
+              {"name": "back", "deployments": [{"cluster": "west", "capacity_rps": 100000,
+                                               "endpoints": ["127.0.0.1:$b_in"]}]}],
+ "classes": [{"name": "get", "match": {"path_prefix": "/"}, "calls": {"service": "back", "endpoint": "/"}}]}
+JSON
+sc() { "$build/sidecar/slate-sidecar" --topology "$dir/topo.json" --log-level warn "$@" 2>>"$dir/sidecar.log" & pids+=($!); }
+sc --service front --cluster west --app "127.0.0.1:1" --outbound "127.0.0.1:$a_out" --inbound "127.0.0.1:$a_in" --admin "127.0.0.1:$a_adm"
+pid_a=$!
+sc --service back --cluster west --app "127.0.0.1:$up" --outbound "127.0.0.1:$b_out" --inbound "127.0.0.1:$b_in" --admin "127.0.0.1:$b_adm"
+pid_b=$!
+for _ in $(seq 100); do
+  curl -s -o /dev/null "127.0.0.1:$up/" && curl -s -o /dev/null "127.0.0.1:$a_adm/healthz" &&
+    curl -s -o /dev/null "127.0.0.1:$b_adm/healthz" && break
+  sleep 0.05
+done
+got=$(curl -s -H "Host: back" "127.0.0.1:$a_out/"); [ "$got" = ok ] || { echo "two-hop path does not work: $got"; cat "$dir/sidecar.log"; exit 1; }
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks=$(getconf CLK_TCK)
+wrk_run() { wrk -t2 -c32 -d"${duration}s" "$@" 2>&1; }
+rps() { awk '/Requests\/sec/ {print $2}'; }
+total() { awk '/requests in/ {print $1}'; }
+
+direct=$(wrk_run "http://127.0.0.1:$up/")
+hap=$(wrk_run "http://127.0.0.1:$h1/")
+c0=$(( $(cpu $pid_a) + $(cpu $pid_b) ))
+slate=$(wrk_run -H 'Host: back' "http://127.0.0.1:$a_out/")
+c1=$(( $(cpu $pid_a) + $(cpu $pid_b) ))
+n=$(echo "$slate" | total)
+cpu_per_1000=$(python3 -c "print(round(($c1 - $c0) / $ticks / $n * 1000, 4))")
+
+lat() { # latency at a fixed rate through TARGET
+  "$build/testbed/slate-load" --topology "$dir/topo.json" --target "west=$1" --rate "get@west=$rate" \
+    --duration "$duration" --no-progress --json "$dir/lat.json" >/dev/null
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]; print("%.3f %.3f %.3f %d" % (t["p50_ms"], t["p90_ms"], t["p99_ms"], t["errors"]))' "$dir/lat.json"
+}
+ld=$(lat "127.0.0.1:$up")
+lh=$(lat "127.0.0.1:$h1")
+ls_=$(lat "127.0.0.1:$a_out")
+rss_a=$(awk '/VmHWM/ {print $2}' "/proc/$pid_a/status")
+rss_b=$(awk '/VmHWM/ {print $2}' "/proc/$pid_b/status")
+
+printf "throughput, wrk -t2 -c32 -d%ss (req/s)\n" "$duration"
+printf "  %-34s %10s\n" "direct" "$(echo "$direct" | rps)" "HAProxy, two hops" "$(echo "$hap" | rps)" \
+  "slate-sidecar, two hops" "$(echo "$slate" | rps)"
+echo "  slate / HAProxy: $(python3 -c "print(round($(echo "$slate" | rps) / $(echo "$hap" | rps), 3))")"
+printf "latency at %s req/s open loop, slate-load (p50 / p90 / p99 ms, errors)\n" "$rate"
+printf "  %-34s %s\n" "direct" "$ld" "HAProxy, two hops" "$lh" "slate-sidecar, two hops" "$ls_"
+python3 - "$ld" "$lh" "$ls_" <<'PY'
+import sys
+d, h, s = ([float(x) for x in a.split()[:3]] for a in sys.argv[1:4])
+print("  added over direct, p50/p90/p99 ms: HAProxy %.3f/%.3f/%.3f, slate %.3f/%.3f/%.3f"
+      % tuple([h[i] - d[i] for i in range(3)] + [s[i] - d[i] for i in range(3)]))
+PY
+echo "slate sidecars' CPU: ${cpu_per_1000} s per 1000 requests (both hops, telemetry on)"
+echo "slate sidecars' peak RSS: outbound ${rss_a} kB, inbound ${rss_b} kB"
