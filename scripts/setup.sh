@@ -10,7 +10,7 @@ packages=(
   libcunit1-dev                   # unit tests
   libmicrohttpd-dev               # controller HTTP
   libnghttp2-dev libevent-dev libhttp-parser-dev  # sidecar
-  curl python3                    # integration tests
+  curl python3 python3-yaml       # integration tests (export YAML parsed back)
   nghttp2-client nghttp2-server   # nghttp, h2load, nghttpd: h2c clients/servers in tests and bench
   wrk haproxy                     # HTTP/1.1 load tool and the reference proxy for bench/
   prometheus                      # promtool checks /metrics

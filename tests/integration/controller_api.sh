@@ -87,18 +87,36 @@ python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["version"]; assert v
   fail "long-poll must return a newer version"
 echo "long-poll wake-up on publish: 200 after $ms ms"
 
-# Exports.
+# Exports: parsed back as YAML and checked for their shape and exact weights.
 [ "$(code "$url/v1/export/envoy?cluster=us-west&service=frontend")" = 200 ] || fail "envoy export"
-grep -q 'weighted_clusters:' "$dir/body" || fail "envoy export shape"
-python3 - "$dir/body" <<'PY' || fail "envoy weights must sum to 10000 per route"
-import re, sys
-text = open(sys.argv[1]).read()
-for block in text.split("weighted_clusters:")[1:]:
-    ws = [int(x) for x in re.findall(r"weight: (\d+)", block.split("- match:")[0])]
-    assert sum(ws) == 10000, ws
-PY
+cp "$dir/body" "$dir/envoy.yaml"
 [ "$(code "$url/v1/export/istio?cluster=us-west&service=frontend")" = 200 ] || fail "istio export"
-grep -q 'kind: "VirtualService"' "$dir/body" && grep -q 'kind: "DestinationRule"' "$dir/body" || fail "istio kinds"
+cp "$dir/body" "$dir/istio.yaml"
+python3 - "$dir/envoy.yaml" "$dir/istio.yaml" <<'PY' || fail "export YAML shape"
+import sys, yaml
+envoy = yaml.safe_load(open(sys.argv[1]))
+assert envoy["name"] and envoy["virtual_hosts"], envoy
+routes = 0
+for vh in envoy["virtual_hosts"]:
+    assert vh["domains"][0] == vh["name"]
+    for r in vh["routes"]:
+        clusters = r["route"]["weighted_clusters"]["clusters"]
+        assert sum(c["weight"] for c in clusters) == 10000, clusters
+        assert all(c["name"].startswith(vh["name"] + ".") for c in clusters)
+        routes += 1
+docs = list(yaml.safe_load_all(open(sys.argv[2])))
+vs = [d for d in docs if d["kind"] == "VirtualService"]
+dr = [d for d in docs if d["kind"] == "DestinationRule"]
+assert vs and len(vs) == len(dr), [d["kind"] for d in docs]
+for v in vs:
+    assert v["apiVersion"] == "networking.istio.io/v1beta1"
+    for h in v["spec"]["http"]:
+        assert sum(d["weight"] for d in h["route"]) == 100, h
+        assert "baggage" in h["match"][0]["headers"]
+subsets = {s["name"] for d in dr for s in d["spec"]["subsets"]}
+assert subsets <= {"us-west", "us-east", "us-central", "us-south"}, subsets
+print(f"exports: envoy {routes} routes, istio {len(vs)} VirtualServices + {len(dr)} DestinationRules parsed")
+PY
 
 # /metrics passes promtool.
 curl -s "$url/metrics" >"$dir/metrics"
@@ -174,4 +192,29 @@ for k in wa:
         assert abs(wa[k].get(c, 0) - wb[k].get(c, 0)) < 1e-12, (k, wa[k], wb[k])
 print("restart: version", b["version"], "and", len(wb), "rules restored")
 PY
+# A JSON config file, and SIGHUP reloading --topology: a bad file is
+# rejected (the old topology stays), a good one replaces it.
+kill -TERM "$pid"; wait "$pid" || fail "SIGTERM must exit 0"
+pid=
+cp "$examples/hotel-reservation.json" "$dir/reload.json"
+cat >"$dir/config.json" <<JSON
+{"listen_host": "127.0.0.1", "listen_port": 0, "token_file": "$dir/token",
+ "topology": "$dir/reload.json", "period_ms": 200, "damping_step": 1, "learn": false}
+JSON
+rm -f "$dir/port"
+"$ctl" --config "$dir/config.json" --port-file "$dir/port" 2>>"$dir/log" &
+pid=$!
+for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
+url="http://127.0.0.1:$(cat "$dir/port")"
+for _ in $(seq 100); do [ "$(code "$url/readyz")" = 200 ] && break; sleep 0.05; done
+[ "$(code "$url/readyz")" = 200 ] || fail "controller from a config file not ready"
+[ "$(code -X PUT --data x "$url/v1/solve")" = 401 ] || fail "the config's token must be required"
+echo '{"clusters": [' >"$dir/reload.json"
+kill -HUP "$pid"; sleep 0.5
+[ "$(code "$url/v1/topology")" = 200 ] && grep -q '"hotel-reservation"' "$dir/body" || fail "a bad reload must keep the topology"
+cp "$examples/online-boutique.json" "$dir/reload.json"
+kill -HUP "$pid"
+for _ in $(seq 50); do code "$url/v1/topology" >/dev/null; grep -q '"online-boutique"' "$dir/body" && break; sleep 0.1; done
+grep -q '"online-boutique"' "$dir/body" || fail "SIGHUP did not load the new topology"
+echo "ok: config file; SIGHUP rejected a bad topology file and loaded a good one"
 echo "PASS controller_api"
