@@ -14,29 +14,41 @@ void slate_jpath_init(slate_jpath *p)
     p->len = 0;
 }
 
-static size_t jpath_append(slate_jpath *p, const char *fmt, const char *key, size_t i)
+/* Appends |len| bytes of |text|, truncating at the buffer's end (the path
+ * then stays a prefix). Every typed getter pushes a key, so this is on the
+ * hot path of report parsing: plain copies, no printf. */
+static void jpath_put(slate_jpath *p, const char *text, size_t len)
 {
-    size_t mark = p->len;
-    if (p->len >= sizeof(p->buf) - 1)
-        return mark;
-    int n = key ? snprintf(p->buf + p->len, sizeof(p->buf) - p->len, fmt, key)
-                : snprintf(p->buf + p->len, sizeof(p->buf) - p->len, fmt, i);
-    if (n < 0)
-        return mark;
-    p->len += (size_t)n;
-    if (p->len > sizeof(p->buf) - 1)
-        p->len = sizeof(p->buf) - 1; /* truncated: the path stays a prefix */
-    return mark;
+    size_t room = sizeof(p->buf) - 1 - p->len;
+    if (len > room)
+        len = room;
+    memcpy(p->buf + p->len, text, len);
+    p->len += len;
+    p->buf[p->len] = '\0';
 }
 
 size_t slate_jpath_push_key(slate_jpath *p, const char *key)
 {
-    return jpath_append(p, p->len ? ".%s" : "%s", key, 0);
+    size_t mark = p->len;
+    if (p->len)
+        jpath_put(p, ".", 1);
+    jpath_put(p, key, strlen(key));
+    return mark;
 }
 
 size_t slate_jpath_push_index(slate_jpath *p, size_t i)
 {
-    return jpath_append(p, "[%zu]", NULL, i);
+    size_t mark = p->len;
+    char digits[24];
+    size_t n = sizeof(digits);
+    digits[--n] = ']';
+    do {
+        digits[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    digits[--n] = '[';
+    jpath_put(p, digits + n, sizeof(digits) - n);
+    return mark;
 }
 
 void slate_jpath_pop(slate_jpath *p, size_t mark)

@@ -405,42 +405,43 @@ static int parse_inbound(slate_report *r, const cJSON *o, slate_jpath *p, slate_
             slate_diag_add(d, E, p->buf, "duplicate inbound entry for class \"%s\"", klass);
             return E;
         }
-    slate_report_inbound e = {0};
+    /* Parsed in place (histograms are 2 KB each: no temporary copies);
+     * the entry is taken back out if anything is wrong. */
+    slate_report_inbound *e = slate_report_inbound_get(r, klass);
+    if (!e)
+        return SLATE_ERR_NOMEM;
     double inflight = 0;
     int rv = SLATE_OK;
-    if (get_count(o, "count", 1, &e.count, p, d) || get_count(o, "ingress", 0, &e.ingress, p, d) ||
-        get_count(o, "errors", 0, &e.errors, p, d) ||
+    if (get_count(o, "count", 1, &e->count, p, d) || get_count(o, "ingress", 0, &e->ingress, p, d) ||
+        get_count(o, "errors", 0, &e->errors, p, d) ||
         slate_json_get_number(o, "inflight_mean", 0, 0, 1e9, &inflight, p, d, E) ||
-        parse_hist(o, "latency", &e.latency, p, d) || parse_hist(o, "self_time", &e.self_time, p, d))
-        return E;
-    if (e.errors > e.count) {
+        parse_hist(o, "latency", &e->latency, p, d) || parse_hist(o, "self_time", &e->self_time, p, d))
+        rv = E;
+    if (rv == SLATE_OK && e->errors > e->count) {
         slate_diag_add(d, E, p->buf, "errors (%llu) exceed count (%llu)",
-                       (unsigned long long)e.errors, (unsigned long long)e.count);
+                       (unsigned long long)e->errors, (unsigned long long)e->count);
         rv = E;
     }
-    if (e.ingress > e.count) {
+    if (rv == SLATE_OK && e->ingress > e->count) {
         slate_diag_add(d, E, p->buf, "ingress (%llu) exceeds count (%llu)",
-                       (unsigned long long)e.ingress, (unsigned long long)e.count);
+                       (unsigned long long)e->ingress, (unsigned long long)e->count);
         rv = E;
     }
-    if (e.latency.count != e.count) {
+    if (rv == SLATE_OK && e->latency.count != e->count) {
         slate_diag_add(d, E, p->buf, "latency.count (%llu) differs from count (%llu)",
-                       (unsigned long long)e.latency.count, (unsigned long long)e.count);
+                       (unsigned long long)e->latency.count, (unsigned long long)e->count);
         rv = E;
     }
-    if (e.self_time.count > e.count) {
+    if (rv == SLATE_OK && e->self_time.count > e->count) {
         slate_diag_add(d, E, p->buf, "self_time.count exceeds count");
         rv = E;
     }
-    if (rv != SLATE_OK)
+    if (rv != SLATE_OK) {
+        free(e->klass);
+        r->n_inbound--; /* it was the last entry */
         return rv;
-    slate_report_inbound *dst = slate_report_inbound_get(r, klass);
-    if (!dst)
-        return SLATE_ERR_NOMEM;
-    char *name = dst->klass;
-    *dst = e;
-    dst->klass = name;
-    dst->inflight_mean = inflight;
+    }
+    e->inflight_mean = inflight;
     return SLATE_OK;
 }
 
@@ -463,30 +464,32 @@ static int parse_outbound(slate_report *r, const cJSON *o, slate_jpath *p, slate
             return E;
         }
     }
-    slate_report_outbound e = {0};
-    if (get_count(o, "count", 1, &e.count, p, d) || get_count(o, "errors", 0, &e.errors, p, d) ||
-        get_count(o, "request_bytes", 0, &e.request_bytes, p, d) ||
-        get_count(o, "response_bytes", 0, &e.response_bytes, p, d) ||
-        parse_hist(o, "latency", &e.latency, p, d))
-        return E;
-    if (e.errors > e.count) {
-        slate_diag_add(d, E, p->buf, "errors (%llu) exceed count (%llu)",
-                       (unsigned long long)e.errors, (unsigned long long)e.count);
-        return E;
-    }
-    if (e.latency.count != e.count) {
-        slate_diag_add(d, E, p->buf, "latency.count (%llu) differs from count (%llu)",
-                       (unsigned long long)e.latency.count, (unsigned long long)e.count);
-        return E;
-    }
-    slate_report_outbound *dst = slate_report_outbound_get(r, klass, svc, cl);
-    if (!dst)
+    slate_report_outbound *e = slate_report_outbound_get(r, klass, svc, cl);
+    if (!e)
         return SLATE_ERR_NOMEM;
-    char *k = dst->klass, *s = dst->dst_service, *c = dst->dst_cluster;
-    *dst = e;
-    dst->klass = k;
-    dst->dst_service = s;
-    dst->dst_cluster = c;
+    int rv = SLATE_OK;
+    if (get_count(o, "count", 1, &e->count, p, d) || get_count(o, "errors", 0, &e->errors, p, d) ||
+        get_count(o, "request_bytes", 0, &e->request_bytes, p, d) ||
+        get_count(o, "response_bytes", 0, &e->response_bytes, p, d) ||
+        parse_hist(o, "latency", &e->latency, p, d))
+        rv = E;
+    if (rv == SLATE_OK && e->errors > e->count) {
+        slate_diag_add(d, E, p->buf, "errors (%llu) exceed count (%llu)",
+                       (unsigned long long)e->errors, (unsigned long long)e->count);
+        rv = E;
+    }
+    if (rv == SLATE_OK && e->latency.count != e->count) {
+        slate_diag_add(d, E, p->buf, "latency.count (%llu) differs from count (%llu)",
+                       (unsigned long long)e->latency.count, (unsigned long long)e->count);
+        rv = E;
+    }
+    if (rv != SLATE_OK) {
+        free(e->klass);
+        free(e->dst_service);
+        free(e->dst_cluster);
+        r->n_outbound--; /* it was the last entry */
+        return rv;
+    }
     return SLATE_OK;
 }
 
