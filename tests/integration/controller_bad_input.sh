@@ -136,4 +136,24 @@ for _ in $(seq 100); do [ "$(code "$url/readyz")" = 200 ] && break; sleep 0.05; 
 [ "$(code "$url/readyz")" = 200 ] || fail "state after kill -9 did not load"
 [ "$(code "$url/v1/topology")" = 200 ] || fail "topology after kill -9"
 echo "ok: restart after kill -9 during a PUT flood serves $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$dir/body")"
+# A corrupt current file: the .prev copy is used, and the log says so.
+kill -TERM "$pid"; wait "$pid" || true
+pid=
+[ -s "$dir/state/topology.json.prev" ] || fail "no previous copy kept"
+head -c 100 "$dir/state/topology.json" >"$dir/state/topology.json.tmp" && mv "$dir/state/topology.json.tmp" "$dir/state/topology.json"
+start --period-ms 60000
+for _ in $(seq 100); do [ "$(code "$url/readyz")" = 200 ] && break; sleep 0.05; done
+[ "$(code "$url/v1/topology")" = 200 ] || fail "a truncated topology.json must fall back to .prev"
+grep -q 'event=state_fallback' "$dir/log" || fail "the fallback must be logged"
+echo "ok: truncated topology.json: loaded its .prev copy and logged it"
+# Both copies corrupt: a fresh start, the bad files kept aside.
+kill -TERM "$pid"; wait "$pid" || true
+pid=
+echo '{"broken' >"$dir/state/topology.json"
+echo '{"broken' >"$dir/state/topology.json.prev"
+start --period-ms 60000
+[ "$(code "$url/v1/topology")" = 404 ] || fail "with no usable state the daemon starts fresh"
+ls "$dir/state" | grep -q 'topology.json.corrupt-' || fail "corrupt files must be kept aside, not deleted"
+alive "fresh start"
+echo "ok: both copies corrupt: fresh start, files kept as $(ls "$dir/state" | grep -c corrupt) .corrupt-* files"
 echo "PASS controller_bad_input"
