@@ -832,7 +832,12 @@ static int req_on_headers_complete(http_parser *hp)
             }
         }
         if (!x->has_trace) {
-            slate_traceparent_new(&p->rng, new_tp, x->trace);
+            /* Continue a B3 trace when one came in, else start one. */
+            if (slate_b3_trace_id(headers_get(&d->hdrs, "b3"), headers_get(&d->hdrs, "x-b3-traceid"),
+                                  x->trace) == 0)
+                slate_traceparent_continue(&p->rng, x->trace, new_tp);
+            else
+                slate_traceparent_new(&p->rng, new_tp, x->trace);
             x->has_trace = 1;
         }
         x->dst_service = p->cfg.service;

@@ -87,3 +87,47 @@ int slate_baggage_class(const char *baggage, char *out, size_t cap)
     }
     return -1;
 }
+
+/* |n| hex characters (either case) into lowercase |out|, zero-padded on the
+ * left to 32; the id must not be all zeros. */
+static int b3_id(const char *s, size_t n, char out[33])
+{
+    if (n != 16 && n != 32)
+        return -1;
+    int nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'F')
+            c = (char)(c - 'A' + 'a');
+        if (!lowhex(c))
+            return -1;
+        nonzero |= c != '0';
+        out[32 - n + i] = c;
+    }
+    if (!nonzero)
+        return -1;
+    memset(out, '0', 32 - n);
+    out[32] = '\0';
+    return 0;
+}
+
+int slate_b3_trace_id(const char *b3, const char *x_b3_trace_id, char trace_id[33])
+{
+    if (b3) {
+        size_t n = strnlen(b3, 256);
+        const char *dash = memchr(b3, '-', n);
+        if (dash && b3_id(b3, (size_t)(dash - b3), trace_id) == 0)
+            return 0;
+    }
+    if (x_b3_trace_id)
+        return b3_id(x_b3_trace_id, strnlen(x_b3_trace_id, 64), trace_id);
+    return -1;
+}
+
+void slate_traceparent_continue(slate_rng *rng, const char trace_id[33], char out[56])
+{
+    uint64_t c = slate_rng_next(rng);
+    if (c == 0)
+        c = 1;
+    snprintf(out, 56, "00-%.32s-%016llx-01", trace_id, (unsigned long long)c);
+}

@@ -27,6 +27,20 @@ int slate_traceparent_parse(const char *value, char trace_id[33]);
 void slate_traceparent_new(slate_rng *rng, char out[56], char trace_id[33]);
 
 /*
+ * Reads the trace id of B3 propagation: the single `b3` header
+ * ("<trace id>-<span id>[-<sampled>[-<parent>]]", or just "0"/"1"/"d" with no
+ * ids) or the `X-B3-TraceId` header; a 64-bit (16 hex) id is left-padded
+ * with zeros to 128 bits. Copies 32 lowercase hex characters into
+ * |trace_id|. Returns 0, or -1 when absent or malformed. Either argument may
+ * be NULL.
+ */
+int slate_b3_trace_id(const char *b3, const char *x_b3_trace_id, char trace_id[33]);
+
+/* Writes a traceparent (55 characters + NUL) continuing |trace_id| with a
+ * new random parent id. */
+void slate_traceparent_continue(slate_rng *rng, const char trace_id[33], char out[56]);
+
+/*
  * Finds the "slate-class" member of a baggage value ("k=v;props,k2=v2")
  * and copies its value (at most |cap| - 1 bytes) into |out|. Returns 0, or
  * -1 when absent, empty, too long, or the header is over SLATE_BAGGAGE_MAX.

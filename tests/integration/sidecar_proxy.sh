@@ -123,6 +123,11 @@ curl -s -H "traceparent: $tp" -H 'baggage: slate-class=other' "http://127.0.0.1:
 python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); assert h["traceparent"]==sys.argv[2] and h["baggage"]=="slate-class=other", h' "$dir/h2" "$tp" ||
   fail "an incoming trace and class must pass through unchanged"
 
+curl -s -H 'b3: 80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1' "http://127.0.0.1:$in/headers" >"$dir/h3"
+python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); assert h["traceparent"].startswith("00-80f198ee56343ba864fe8b2a57d3eff7-"), h' "$dir/h3" ||
+  fail "a B3 trace must be continued as traceparent"
+echo "ok: B3 input continued as W3C traceparent"
+
 # Bad input: oversized headers, a malformed request line; still serving.
 big=$(head -c 70000 /dev/zero | tr '\0' a)
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "${proxy[@]}" http://back/b)

@@ -41,6 +41,25 @@ static void test_traceparent(void)
     CU_ASSERT_STRING_EQUAL(id, tid);
 }
 
+static void test_b3(void)
+{
+    char id[33];
+    CU_ASSERT_EQUAL(slate_b3_trace_id("80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1", NULL, id), 0);
+    CU_ASSERT_STRING_EQUAL(id, "80f198ee56343ba864fe8b2a57d3eff7");
+    CU_ASSERT_EQUAL(slate_b3_trace_id(NULL, "463AC35C9F6413AD", id), 0); /* 64-bit, uppercase */
+    CU_ASSERT_STRING_EQUAL(id, "0000000000000000463ac35c9f6413ad");
+    CU_ASSERT_EQUAL(slate_b3_trace_id("1", NULL, id), -1); /* sampling only */
+    CU_ASSERT_EQUAL(slate_b3_trace_id("xyz-abc", NULL, id), -1);
+    CU_ASSERT_EQUAL(slate_b3_trace_id(NULL, "0000000000000000", id), -1);
+    CU_ASSERT_EQUAL(slate_b3_trace_id("1", "463ac35c9f6413ad", id), 0); /* falls back to X-B3 */
+    slate_rng rng;
+    slate_rng_seed(&rng, 1);
+    char tp[56], back[33];
+    slate_traceparent_continue(&rng, id, tp);
+    CU_ASSERT_EQUAL(slate_traceparent_parse(tp, back), 0);
+    CU_ASSERT_STRING_EQUAL(back, id);
+}
+
 static void test_baggage(void)
 {
     char k[32];
@@ -173,6 +192,7 @@ static void test_self_time(void)
 static CU_TestInfo sidecar_tests[] = {
     {"traceparent parse and create", test_traceparent},
     {"baggage slate-class", test_baggage},
+    {"B3 trace ids", test_b3},
     {"routing table: parse, weighted picks, defaults", test_route_table},
     {"telemetry: self-time is the duration minus the union of calls", test_self_time},
     CU_TEST_INFO_NULL,
