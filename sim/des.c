@@ -95,6 +95,11 @@ struct slate_des {
     double egress_usd;
     hist *per_class; /* nk * nc */
     hist all;
+    /* Timeline (see des.h): per step of tl_step_s. */
+    double tl_step_s;
+    size_t tl_n;
+    uint64_t *tl_count;
+    double *tl_sum_ms, *tl_egress_usd;
 };
 
 /* ---- PRNG: xoshiro256**, seeded through splitmix64 --------------------------------- */
@@ -265,6 +270,9 @@ void slate_des_free(slate_des *d)
             free(d->per_class[i].bucket);
     free(d->per_class);
     free(d->all.bucket);
+    free(d->tl_count);
+    free(d->tl_sum_ms);
+    free(d->tl_egress_usd);
     free(d->rtt_s);
     free(d->egress_usd_b);
     free(d->failed);
@@ -320,8 +328,14 @@ int slate_des_new(const slate_topology *t, const slate_profile_set *truth,
     d->streams = calloc(d->nk * nc + 1, sizeof(stream));
     d->cum = calloc(d->nk + 1, sizeof(double *));
     d->per_class = calloc(d->nk * nc + 1, sizeof(hist));
+    /* About 100 timeline steps, at least 1 s each. */
+    d->tl_step_s = fmax(1.0, opts->end_s / 100.0);
+    d->tl_n = (size_t)ceil(opts->end_s / d->tl_step_s) + 1;
+    d->tl_count = calloc(d->tl_n, sizeof(uint64_t));
+    d->tl_sum_ms = calloc(d->tl_n, sizeof(double));
+    d->tl_egress_usd = calloc(d->tl_n, sizeof(double));
     if (!d->rtt_s || !d->egress_usd_b || !d->failed || !d->q || !d->streams || !d->cum ||
-        !d->per_class)
+        !d->per_class || !d->tl_count || !d->tl_sum_ms || !d->tl_egress_usd)
         goto nomem;
     for (size_t k = 0; k < d->nk; k++) {
         d->cum[k] = calloc(t->classes[k].n_nodes * nc * nc + 1, sizeof(double));
@@ -552,6 +566,13 @@ static int route(slate_des *d, int k, int v, int a)
     return last; /* rounding: u above the last cumulative weight */
 }
 
+/* The timeline step of simulated time |t_s| (the last step takes the rest). */
+static size_t tl_index(const slate_des *d, double t_s)
+{
+    double i = floor(t_s / d->tl_step_s);
+    return i < 0 ? 0 : (i >= (double)d->tl_n - 1 ? d->tl_n - 1 : (size_t)i);
+}
+
 /* Issues a call of node |v| of class |k| from cluster |a|. Returns the call
  * index, or a negative slate_err. */
 static int issue_call(slate_des *d, int parent, int root, int k, int v, int a)
@@ -573,6 +594,8 @@ static int issue_call(slate_des *d, int parent, int root, int k, int v, int a)
     d->calls_total++;
     if (in_window(d))
         d->egress_usd += n->request_bytes * d->egress_usd_b[(size_t)a * d->nc + (size_t)b];
+    d->tl_egress_usd[tl_index(d, d->now)] +=
+        n->request_bytes * d->egress_usd_b[(size_t)a * d->nc + (size_t)b];
     if (d->pending != NULL)
         d->pending[p2c_index(d, a, n->service, b)]++;
     int rv = heap_push(d, d->now + d->rtt_s[(size_t)a * d->nc + (size_t)b] / 2, EV_CALL_ARRIVE,
@@ -588,6 +611,8 @@ static int complete_call(slate_des *d, int ci)
     if (in_window(d))
         d->egress_usd +=
             n->response_bytes * d->egress_usd_b[(size_t)c->dst * d->nc + (size_t)c->src];
+    d->tl_egress_usd[tl_index(d, d->now)] +=
+        n->response_bytes * d->egress_usd_b[(size_t)c->dst * d->nc + (size_t)c->src];
     return heap_push(d, d->now + d->rtt_s[(size_t)c->src * d->nc + (size_t)c->dst] / 2, EV_RESPONSE,
                      (uint32_t)ci, 0);
 }
@@ -755,9 +780,12 @@ static int on_response(slate_des *d, int ci)
     }
     call_free(d, ci);
     if (c.parent < 0) {
+        double ms = (d->now - c.t_issue) * 1000.0;
+        size_t ti = tl_index(d, c.t_issue);
+        d->tl_count[ti]++;
+        d->tl_sum_ms[ti] += ms;
         if (!c.measured)
             return SLATE_OK;
-        double ms = (d->now - c.t_issue) * 1000.0;
         int rv = hist_add(&d->per_class[(size_t)c.k * d->nc + (size_t)c.src], ms, c.overloaded);
         return rv != SLATE_OK ? rv : hist_add(&d->all, ms, c.overloaded);
     }
@@ -849,6 +877,10 @@ void slate_des_result_free(slate_des_result *r)
         return;
     free(r->per_class);
     free(r->utilization);
+    free(r->cdf_ms);
+    free(r->cdf_frac);
+    free(r->timeline_mean_ms);
+    free(r->timeline_egress_usd_per_hour);
     free(r);
 }
 
@@ -883,6 +915,33 @@ int slate_des_result_get(const slate_des *d, slate_des_result **out)
     r->calls = d->calls_total;
     r->events = d->events;
     r->truncated = d->truncated;
+    /* The CDF from the histogram of all measured requests. */
+    size_t nb = 0;
+    for (size_t i = 0; d->all.bucket && i < HIST_BUCKETS; i++)
+        nb += d->all.bucket[i] != 0;
+    r->cdf_ms = calloc(nb + 1, sizeof(double));
+    r->cdf_frac = calloc(nb + 1, sizeof(double));
+    r->timeline_mean_ms = calloc(d->tl_n, sizeof(double));
+    r->timeline_egress_usd_per_hour = calloc(d->tl_n, sizeof(double));
+    if (!r->cdf_ms || !r->cdf_frac || !r->timeline_mean_ms || !r->timeline_egress_usd_per_hour) {
+        slate_des_result_free(r);
+        return SLATE_ERR_NOMEM;
+    }
+    uint64_t acc = 0;
+    for (size_t i = 0; d->all.bucket && i < HIST_BUCKETS; i++) {
+        if (!d->all.bucket[i])
+            continue;
+        acc += d->all.bucket[i];
+        r->cdf_ms[r->n_cdf] = HIST_MIN_MS * pow(HIST_GROWTH, (double)i + 0.5);
+        r->cdf_frac[r->n_cdf] = (double)acc / (double)d->all.count;
+        r->n_cdf++;
+    }
+    r->timeline_step_s = d->tl_step_s;
+    r->n_timeline = d->tl_n;
+    for (size_t i = 0; i < d->tl_n; i++) {
+        r->timeline_mean_ms[i] = d->tl_count[i] ? d->tl_sum_ms[i] / (double)d->tl_count[i] : NAN;
+        r->timeline_egress_usd_per_hour[i] = d->tl_egress_usd[i] / d->tl_step_s * 3600.0;
+    }
     *out = r;
     return SLATE_OK;
 }

@@ -95,6 +95,18 @@ typedef struct slate_des_result {
     uint64_t calls;  /* calls simulated (all, warm-up included) */
     uint64_t events;
     int truncated; /* 1: a bound stopped arrivals early */
+    /* The latency CDF of all measured requests: one point per non-empty
+     * histogram bucket (the bucket's geometric middle, ms; the fraction of
+     * requests at or below it). Owned. */
+    double *cdf_ms, *cdf_frac;
+    size_t n_cdf;
+    /* Over simulated time, in steps of timeline_step_s from 0 (requests by
+     * the time they entered, warm-up included; egress by when bytes were
+     * sent): mean end-to-end latency (NaN for a step without requests) and
+     * egress in USD/hour. Owned, n_timeline values each. */
+    double timeline_step_s;
+    double *timeline_mean_ms, *timeline_egress_usd_per_hour;
+    size_t n_timeline;
 } slate_des_result;
 
 void slate_des_result_free(slate_des_result *r);

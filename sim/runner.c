@@ -427,6 +427,8 @@ static int run_des(const slate_scenario *sc, slate_policy_kind kind, const slate
         row->overload = res->all.count ? (double)res->all.overloaded / (double)res->all.count : 0;
         row->truncated = res->truncated;
         memcpy(row->per_class, res->per_class, nk * nc * sizeof(*row->per_class));
+        row->des = res; /* kept for plots */
+        res = NULL;
     } else {
         row_error(row, rv, what, diag);
     }
@@ -443,8 +445,10 @@ void slate_sim_report_free(slate_sim_report *r)
 {
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->n_rows; i++)
+    for (size_t i = 0; i < r->n_rows; i++) {
         free(r->rows[i].per_class);
+        slate_des_result_free(r->rows[i].des);
+    }
     free(r->rows);
     free(r);
 }

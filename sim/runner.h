@@ -64,6 +64,8 @@ typedef struct slate_sim_row {
     uint64_t requests;          /* DES: measured requests */
     int truncated;              /* DES: a bound stopped arrivals early */
     slate_des_stats *per_class; /* n_classes * n_clusters, [k * nc + a]; owned */
+    slate_des_result *des;      /* DES rows: the simulator's full result (CDF,
+                                   timeline); owned, NULL otherwise */
 } slate_sim_row;
 
 typedef struct slate_sim_report {

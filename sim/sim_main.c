@@ -14,13 +14,16 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "sim/plot.h"
 #include "sim/runner.h"
 
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: slate-sim SCENARIO.json [--policies P1,P2,...|all] "
                 "[--mode analytic|des|both]\n"
-                "                 [--csv FILE] [--json FILE] [--seed N] [--max-requests N]\n"
+                "                 [--csv FILE] [--json FILE] [--plot DIR] [--seed N] [--max-requests N]\n"
+                "--plot DIR writes SVG plots (latency CDF, latency and egress over time) of the\n"
+                "discrete-event runs with gnuplot\n"
                 "policies:");
     for (int i = 0; i < SLATE_POLICY_COUNT; i++)
         fprintf(fp, " %s", slate_policy_name((slate_policy_kind)i));
@@ -76,7 +79,8 @@ static int parse_u64(const char *s, uint64_t *out)
 
 int main(int argc, char **argv)
 {
-    const char *scenario_path = NULL, *policy_list = NULL, *csv_path = NULL, *json_path = NULL;
+    const char *scenario_path = NULL, *policy_list = NULL, *csv_path = NULL, *json_path = NULL,
+               *plot_dir = NULL;
     slate_sim_opts opts;
     slate_sim_opts_init(&opts);
     for (int i = 1; i < argc; i++) {
@@ -112,6 +116,8 @@ int main(int argc, char **argv)
             csv_path = val;
         } else if (strcmp(a, "--json") == 0) {
             json_path = val;
+        } else if (strcmp(a, "--plot") == 0) {
+            plot_dir = val;
         } else if (strcmp(a, "--seed") == 0) {
             if (parse_u64(val, &opts.seed) != 0) {
                 fprintf(stderr, "slate-sim: --seed needs a non-negative integer\n");
@@ -196,6 +202,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "slate-sim: cannot write %s: %s\n", json_path, strerror(errno));
             goto out;
         }
+    }
+    if (plot_dir != NULL) {
+        char err[512];
+        if (slate_sim_plot(rep, plot_dir, err, sizeof(err)) != SLATE_OK) {
+            fprintf(stderr, "slate-sim: --plot: %s\n", err);
+            goto out;
+        }
+        printf("plots: %s/latency-cdf.svg, %s/timeline.svg\n", plot_dir, plot_dir);
     }
     status = 0;
     /* A row that failed makes the run fail too, after the table is out. */

@@ -54,6 +54,25 @@ PY
     fail "p2c-ewma run: exit $?"
 grep -q "^p2c-ewma " "$TMP/p2c.txt" || fail "no p2c-ewma row"
 
+# --plot: SVGs drawn by gnuplot, well-formed, one series per policy.
+if command -v gnuplot >/dev/null; then
+  "$SIM" "$SCEN" --policies slate,waterfall --mode des --max-requests 20000 --plot "$TMP/plots" >/dev/null ||
+    fail "--plot run: exit $?"
+  python3 - "$TMP/plots" <<'PY' || fail "--plot output"
+import sys, xml.etree.ElementTree as ET
+d = sys.argv[1]
+for name in ("latency-cdf.svg", "timeline.svg"):
+    root = ET.parse(f"{d}/{name}").getroot()
+    text = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+    assert "slate" in text and "waterfall" in text, (name, text[:200])
+rows = [l for l in open(f"{d}/cdf-slate.dat") if not l.startswith("#")]
+fr = [float(l.split()[1]) for l in rows]
+assert fr == sorted(fr) and abs(fr[-1] - 1) < 1e-9, "the CDF must rise to 1"
+PY
+else
+  echo "sim_cli: gnuplot not installed, --plot not checked"
+fi
+
 # Bad input: unknown policy (usage, 2), bad scenario (1, JSON path).
 set +e
 "$SIM" "$SCEN" --policies nope >/dev/null 2>"$TMP/err"
