@@ -63,7 +63,7 @@ import sys, xml.etree.ElementTree as ET
 d = sys.argv[1]
 for name in ("latency-cdf.svg", "timeline.svg"):
     root = ET.parse(f"{d}/{name}").getroot()
-    text = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+    text = " ".join(root.itertext())
     assert "slate" in text and "waterfall" in text, (name, text[:200])
 rows = [l for l in open(f"{d}/cdf-slate.dat") if not l.startswith("#")]
 fr = [float(l.split()[1]) for l in rows]
