@@ -597,6 +597,10 @@ static int row_json(const slate_sim_report *r, const slate_sim_row *row, cJSON *
         !slate_json_add_number(o, "mean_vs_waterfall", vs_waterfall(r, row, 0)) ||
         !slate_json_add_number(o, "egress_vs_waterfall", vs_waterfall(r, row, 1)))
         return SLATE_ERR_NOMEM;
+    /* DES work done, for throughput measurements (bench/bench_sim.sh). */
+    if (row->des && (!slate_json_add_number(o, "simulated_calls", (double)row->des->calls) ||
+                     !slate_json_add_number(o, "simulated_events", (double)row->des->events)))
+        return SLATE_ERR_NOMEM;
     cJSON *pc = cJSON_AddArrayToObject(o, "per_class");
     if (pc == NULL)
         return SLATE_ERR_NOMEM;
