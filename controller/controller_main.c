@@ -10,6 +10,7 @@
 
 #include "common/diag.h"
 #include "common/err.h"
+#include "common/hostport.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "controller/ctl.h"
@@ -128,13 +129,8 @@ int main(int argc, char **argv)
         if (strcmp(a, "--config") == 0) {
             /* read above */
         } else if (strcmp(a, "--listen") == 0) {
-            const char *colon = strrchr(v, ':');
-            if (!colon || colon == v || (size_t)(colon - v) >= sizeof(cfg.listen_host) ||
-                parse_num(colon + 1, 0, 65535, &x) != 0)
+            if (slate_hostport_parse(v, cfg.listen_host, sizeof(cfg.listen_host), &cfg.listen_port) != 0)
                 goto bad;
-            memcpy(cfg.listen_host, v, (size_t)(colon - v));
-            cfg.listen_host[colon - v] = '\0';
-            cfg.listen_port = (uint16_t)x;
         } else if (strcmp(a, "--port-file") == 0) {
             if (set_str(&cfg.port_file, v))
                 goto bad;

@@ -14,6 +14,7 @@
 
 #include "common/diag.h"
 #include "common/err.h"
+#include "common/hostport.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "sidecar/admin.h"
@@ -41,22 +42,6 @@ static void usage(FILE *fp)
             "                 topology's RTT, to stand in for regions on one machine\n"
             "Port 0 picks a free port; --port-file receives {\"outbound\":P,\"inbound\":P,\"admin\":P}.\n"
             "SIGTERM/SIGINT stop accepting and drain in-flight requests (--drain-s, default 10).\n");
-}
-
-static int hostport(const char *arg, char *host, size_t cap, uint16_t *port)
-{
-    const char *colon = arg ? strrchr(arg, ':') : NULL;
-    if (!colon || colon == arg || (size_t)(colon - arg) >= cap)
-        return -1;
-    char *end;
-    errno = 0;
-    long p = strtol(colon + 1, &end, 10);
-    if (errno || *end || end == colon + 1 || p < 0 || p > 65535)
-        return -1;
-    memcpy(host, arg, (size_t)(colon - arg));
-    host[colon - arg] = '\0';
-    *port = (uint16_t)p;
-    return 0;
 }
 
 typedef struct run {
@@ -139,15 +124,15 @@ int main(int argc, char **argv)
             token_file = v;
         else if (strcmp(a, "--routes") == 0)
             routes_path = v;
-        else if (strcmp(a, "--app") == 0 && hostport(v, app_host, sizeof(app_host), &app_port) == 0)
+        else if (strcmp(a, "--app") == 0 && slate_hostport_parse(v, app_host, sizeof(app_host), &app_port) == 0)
             ;
-        else if (strcmp(a, "--outbound") == 0 && hostport(v, out_host, sizeof(out_host), &out_port) == 0)
+        else if (strcmp(a, "--outbound") == 0 && slate_hostport_parse(v, out_host, sizeof(out_host), &out_port) == 0)
             ;
-        else if (strcmp(a, "--inbound") == 0 && hostport(v, in_host, sizeof(in_host), &in_port) == 0)
+        else if (strcmp(a, "--inbound") == 0 && slate_hostport_parse(v, in_host, sizeof(in_host), &in_port) == 0)
             ;
-        else if (strcmp(a, "--admin") == 0 && hostport(v, admin_host, sizeof(admin_host), &admin_port) == 0)
+        else if (strcmp(a, "--admin") == 0 && slate_hostport_parse(v, admin_host, sizeof(admin_host), &admin_port) == 0)
             ;
-        else if (strcmp(a, "--controller") == 0 && hostport(v, ctl_host, sizeof(ctl_host), &ctl_port) == 0)
+        else if (strcmp(a, "--controller") == 0 && slate_hostport_parse(v, ctl_host, sizeof(ctl_host), &ctl_port) == 0)
             ;
         else if (strcmp(a, "--window-ms") == 0 && (window_ms = strtod(v, &end), !*end) &&
                  window_ms >= 10 && window_ms <= 3600000)

@@ -16,6 +16,7 @@
 
 #include "common/err.h"
 #include "common/rng.h"
+#include "sidecar/trace.h"
 #include "testbed/http_pool.h"
 
 #define MAX_PROPAGATED_HEADER 8192 /* traceparent / baggage bytes copied per request */
@@ -277,44 +278,6 @@ static const char *method_name(enum evhttp_cmd_type cmd)
     }
 }
 
-/*
- * The slate-class member of a W3C baggage header value, copied into |out|.
- * The demo service only needs this one member, and only from requests its
- * own sidecar already validated, so a plain scan over the comma-separated
- * "key=value;props" members suffices. Returns 0 when found and it fits.
- */
-static int baggage_class(const char *baggage, char *out, size_t cap)
-{
-    const char *p = baggage;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        static const char key[] = "slate-class";
-        const char *q = p + sizeof(key) - 1;
-        if (len > sizeof(key) - 1 && strncmp(p, key, sizeof(key) - 1) == 0) {
-            while (q < p + len && (*q == ' ' || *q == '\t'))
-                q++;
-            if (q < p + len && *q == '=') {
-                q++;
-                while (q < p + len && (*q == ' ' || *q == '\t'))
-                    q++;
-                size_t n = 0;
-                while (q + n < p + len && q[n] != ';' && q[n] != ' ' && q[n] != '\t')
-                    n++;
-                if (n == 0 || n >= cap)
-                    return -1;
-                memcpy(out, q, n);
-                out[n] = '\0';
-                return 0;
-            }
-        }
-        p += len;
-    }
-    return -1;
-}
-
 static void on_request(struct evhttp_request *req, void *arg)
 {
     slate_demo_svc *s = arg;
@@ -330,7 +293,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     int k = -1;
     char klass[SLATE_TOPO_MAX_NAME + 1];
     const char *baggage = evhttp_find_header(in, "baggage");
-    if (baggage && baggage_class(baggage, klass, sizeof(klass)) == 0)
+    if (baggage && slate_baggage_class(baggage, klass, sizeof(klass)) == 0)
         k = slate_topology_find_class(s->t, klass);
     if (k < 0)
         k = slate_topology_classify(s->t, s->opts.service,

@@ -13,6 +13,7 @@
 
 #include "common/diag.h"
 #include "common/err.h"
+#include "common/hostport.h"
 #include "testbed/demo_svc.h"
 #include "topology/topology.h"
 
@@ -26,23 +27,6 @@ static void usage(FILE *fp)
             "--workers (default: capacity_rps x service_time_ms / 1000) and exponential\n"
             "service times, calling children through the sidecar at --proxy.\n"
             "--listen defaults to 127.0.0.1:0 (a free port, written to --port-file).\n");
-}
-
-/* "HOST:PORT" into host (size |cap|) and port. */
-static int parse_hostport(const char *arg, char *host, size_t cap, uint16_t *port)
-{
-    const char *colon = strrchr(arg, ':');
-    if (!colon || colon == arg || (size_t)(colon - arg) >= cap)
-        return -1;
-    char *end;
-    errno = 0;
-    long p = strtol(colon + 1, &end, 10);
-    if (errno || end == colon + 1 || *end || p < 0 || p > 65535)
-        return -1;
-    memcpy(host, arg, (size_t)(colon - arg));
-    host[colon - arg] = '\0';
-    *port = (uint16_t)p;
-    return 0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -74,10 +58,10 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--port-file") == 0 && has) {
             port_file = argv[++i];
         } else if (strcmp(a, "--listen") == 0 && has &&
-                   parse_hostport(argv[i + 1], listen_host, sizeof(listen_host), &listen_port) == 0) {
+                   slate_hostport_parse(argv[i + 1], listen_host, sizeof(listen_host), &listen_port) == 0) {
             i++;
         } else if (strcmp(a, "--proxy") == 0 && has &&
-                   parse_hostport(argv[i + 1], opts.proxy_host, sizeof(opts.proxy_host),
+                   slate_hostport_parse(argv[i + 1], opts.proxy_host, sizeof(opts.proxy_host),
                                   &opts.proxy_port) == 0) {
             i++;
         } else if (strcmp(a, "--workers") == 0 && has) {

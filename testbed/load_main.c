@@ -10,6 +10,7 @@
 
 #include "common/diag.h"
 #include "common/err.h"
+#include "common/hostport.h"
 #include "testbed/load.h"
 #include "topology/topology.h"
 
@@ -41,25 +42,16 @@ static int parse_double(const char *s, double lo, double hi, double *out)
 static int parse_target(const slate_topology *t, const char *arg, slate_load_target *out)
 {
     const char *eq = strchr(arg, '=');
-    const char *colon = eq ? strrchr(eq, ':') : NULL;
-    if (!eq || !colon || colon == eq + 1)
+    if (!eq || eq == arg || (size_t)(eq - arg) > SLATE_TOPO_MAX_NAME)
         return -1;
     char cluster[SLATE_TOPO_MAX_NAME + 1];
-    size_t n = (size_t)(eq - arg), hn = (size_t)(colon - eq - 1);
-    if (n == 0 || n > SLATE_TOPO_MAX_NAME || hn >= sizeof(out->host))
-        return -1;
-    memcpy(cluster, arg, n);
-    cluster[n] = '\0';
-    double port;
-    if (parse_double(colon + 1, 1, 65535, &port) != 0)
-        return -1;
+    memcpy(cluster, arg, (size_t)(eq - arg));
+    cluster[eq - arg] = '\0';
     memset(out, 0, sizeof(*out));
     out->cluster = slate_topology_find_cluster(t, cluster);
-    if (out->cluster < 0)
+    if (out->cluster < 0 || slate_hostport_parse(eq + 1, out->host, sizeof(out->host), &out->port) != 0 ||
+        out->port == 0)
         return -1;
-    memcpy(out->host, eq + 1, hn);
-    out->host[hn] = '\0';
-    out->port = (uint16_t)port;
     return 0;
 }
 
