@@ -31,6 +31,7 @@ void slate_policy_opts_init(slate_policy_opts *o)
     o->ring_bounds_ms[2] = 70;
     o->n_ring_bounds = 3;
     o->ring_threshold = 0.8;
+    o->waterfall_fill = 1.0;
     slate_optimizer_opts_init(&o->lp);
 }
 
@@ -356,7 +357,7 @@ static int fill_flows(const slate_policy_input *in, const slate_policy_opts *o, 
     }
     qsort(refs, n_refs, sizeof(*refs), cmp_node_ref);
     fill_ctx ctx = {
-        t, rings, rings ? o->ring_threshold : 1.0, o->ring_bounds_ms, o->n_ring_bounds, used};
+        t, rings, rings ? o->ring_threshold : o->waterfall_fill, o->ring_bounds_ms, o->n_ring_bounds, used};
 
     for (size_t i = 0; i < n_refs;) {
         size_t j = i;
@@ -428,6 +429,7 @@ int slate_policy_routes(slate_policy_kind kind, const slate_policy_input *in,
     if (opts == NULL)
         opts = &defaults;
     if (opts->n_ring_bounds > SLATE_RINGS_MAX || !(opts->ring_threshold > 0) ||
+        !(opts->waterfall_fill > 0 && opts->waterfall_fill <= 1) ||
         !(opts->envoy_overprovisioning > 0))
         return SLATE_ERR_INVALID_ARG;
     switch (kind) {

@@ -96,6 +96,10 @@ typedef struct slate_policy_opts {
     double ring_bounds_ms[SLATE_RINGS_MAX]; /* ascending RTT bounds, ms */
     size_t n_ring_bounds;                   /* default 3: {2, 35, 70} */
     double ring_threshold;                  /* utilization a ring fills to; default 0.8 */
+    double waterfall_fill;                  /* utilization waterfall fills a cluster to
+                                               before spilling, (0, 1]; default 1 (the
+                                               papers' baseline; Traffic Director's
+                                               capacity scaler lowers it) */
     slate_optimizer_opts lp;                /* for the slate policy */
 } slate_policy_opts;
 

@@ -400,6 +400,7 @@ static int load_policy_options(const cJSON *root, slate_scenario *s, slate_jpath
     int rv = slate_json_get_number(po, "envoy_overprovisioning", 0, 1e-6, 100,
                                    &o->envoy_overprovisioning, p, d, BAD);
     rv |= slate_json_get_number(po, "ring_threshold", 0, 1e-6, 1, &o->ring_threshold, p, d, BAD);
+    rv |= slate_json_get_number(po, "waterfall_fill", 0, 1e-6, 1, &o->waterfall_fill, p, d, BAD);
     rv |= slate_json_get_number(po, "u_max", 0, 1e-3, 0.999, &o->lp.u_max, p, d, BAD);
     rv |= slate_json_get_number(po, "usd_per_ms", 0, 0, 1, &o->lp.usd_per_ms, p, d, BAD);
     rv |= slate_json_get_bool(po, "critical_path", 0, &o->lp.critical_path, p, d, BAD);

@@ -22,8 +22,10 @@ static void usage(FILE *fp)
     fprintf(fp, "usage: slate-sim SCENARIO.json [--policies P1,P2,...|all] "
                 "[--mode analytic|des|both]\n"
                 "                 [--csv FILE] [--json FILE] [--plot DIR] [--seed N] [--max-requests N]\n"
+                "                 [--waterfall-fill F]\n"
                 "--plot DIR writes SVG plots (latency CDF, latency and egress over time) of the\n"
-                "discrete-event runs with gnuplot\n"
+                "discrete-event runs with gnuplot; --waterfall-fill F (0 < F <= 1) makes\n"
+                "waterfall fill each cluster only to F of its capacity before spilling\n"
                 "policies:");
     for (int i = 0; i < SLATE_POLICY_COUNT; i++)
         fprintf(fp, " %s", slate_policy_name((slate_policy_kind)i));
@@ -81,6 +83,7 @@ int main(int argc, char **argv)
 {
     const char *scenario_path = NULL, *policy_list = NULL, *csv_path = NULL, *json_path = NULL,
                *plot_dir = NULL;
+    double waterfall_fill = 0; /* 0: the scenario's (default 1) */
     slate_sim_opts opts;
     slate_sim_opts_init(&opts);
     for (int i = 1; i < argc; i++) {
@@ -118,6 +121,13 @@ int main(int argc, char **argv)
             json_path = val;
         } else if (strcmp(a, "--plot") == 0) {
             plot_dir = val;
+        } else if (strcmp(a, "--waterfall-fill") == 0) {
+            char *end = NULL;
+            waterfall_fill = strtod(val, &end);
+            if (end == val || *end != '\0' || !(waterfall_fill > 0 && waterfall_fill <= 1)) {
+                fprintf(stderr, "slate-sim: --waterfall-fill needs a number in (0, 1]\n");
+                return 2;
+            }
         } else if (strcmp(a, "--seed") == 0) {
             if (parse_u64(val, &opts.seed) != 0) {
                 fprintf(stderr, "slate-sim: --seed needs a non-negative integer\n");
@@ -166,6 +176,8 @@ int main(int argc, char **argv)
         goto out;
     }
     slate_diag_clear(&diag);
+    if (waterfall_fill > 0)
+        sc->policy_opts.waterfall_fill = waterfall_fill;
     rv = slate_sim_run(sc, policies, (size_t)n_policies, &opts, &rep, &diag);
     if (rv != SLATE_OK) {
         fprintf(stderr, "slate-sim: run failed: %s\n", slate_strerror(rv));

@@ -211,6 +211,31 @@ static void ingress_weights(slate_policy_kind kind, const slate_topology *t, con
     slate_route_table_free(rt);
 }
 
+/* waterfall_fill 0.75: local capacity 800 takes 600 of 1000, the nearest
+ * remote (c, capacity 800) the other 400; 1.5 is refused. */
+static void test_waterfall_fill_target(void)
+{
+    slate_topology *t = three_regions(800, 1000, 0);
+    slate_policy_opts o;
+    slate_policy_opts_init(&o);
+    CU_ASSERT_EQUAL(o.waterfall_fill, 1.0);
+    o.waterfall_fill = 0.75;
+    slate_policy_input in = {t, NULL, NULL};
+    slate_route_table *rt = NULL;
+    CU_ASSERT_EQUAL_FATAL(slate_policy_routes(SLATE_POLICY_WATERFALL, &in, &o, &rt, NULL), SLATE_OK);
+    const slate_route_rule *r = slate_route_table_find(rt, 0, -1, 0, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    SLATE_ASSERT_NEAR(1000 * r->weights[0], 600, 1e-9);
+    SLATE_ASSERT_NEAR(1000 * r->weights[1], 400, 1e-9);
+    slate_route_table_free(rt);
+    rt = NULL;
+    o.waterfall_fill = 1.5;
+    CU_ASSERT_EQUAL(slate_policy_routes(SLATE_POLICY_WATERFALL, &in, &o, &rt, NULL),
+                    SLATE_ERR_INVALID_ARG);
+    CU_ASSERT_PTR_NULL(rt);
+    slate_topology_free(t);
+}
+
 static void test_waterfall_spills_to_nearest(void)
 {
     double w[3];
@@ -627,6 +652,7 @@ static CU_TestInfo evaluate_tests[] = {
 };
 static CU_TestInfo policy_tests[] = {
     {"waterfall spills to the nearest", test_waterfall_spills_to_nearest},
+    {"waterfall fill target below 100%", test_waterfall_fill_target},
     {"local, equal, spray, envoy", test_load_blind_baselines},
     {"rings threshold", test_rings_threshold},
     {"names", test_policy_names},
