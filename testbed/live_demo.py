@@ -77,12 +77,14 @@ class Phase:
 
     def __init__(self, workdir):
         self.procs = []
+        self.by_name = {}
         self.workdir = workdir
 
     def start(self, name, argv):
-        log = open(os.path.join(self.workdir, name + ".log"), "w")
+        log = open(os.path.join(self.workdir, name + ".log"), "a")
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(p)
+        self.by_name[name] = p
         return p
 
     def stop(self):
@@ -127,7 +129,11 @@ def build_topology(src, scale, overload, ingress_headroom):
     return t
 
 
-def run_phase(args, bins, policy, topo, workdir):
+def run_phase(args, bins, policy, topo, workdir, chaos=False):
+    """One phase; with |chaos|, the load runs args.chaos_duration seconds while
+    the controller is stopped for 30 s and restarted from its state dir, and
+    then one remote region's instance of a service (app and sidecar) is killed;
+    the failed requests are counted per window from slate-load's timeline."""
     ph = Phase(workdir)
     ports = {}
     try:
@@ -142,9 +148,10 @@ def run_phase(args, bins, policy, topo, workdir):
         token = os.path.join(workdir, "token")
         open(token, "w").write("demo-token\n")
         cport = free_port()
-        ph.start("controller", [bins["controller"], "--listen", "127.0.0.1:%d" % cport,
-                                "--topology", tpath, "--token-file", token, "--policy", policy,
-                                "--period-ms", str(args.period_ms), "--log-level", "warn"])
+        ctl_argv = [bins["controller"], "--listen", "127.0.0.1:%d" % cport, "--topology", tpath,
+                    "--token-file", token, "--policy", policy, "--period-ms", str(args.period_ms),
+                    "--log-level", "warn", "--state-dir", os.path.join(workdir, "state")]
+        ph.start("controller", ctl_argv)
         if not wait_http("http://127.0.0.1:%d/readyz" % cport):
             raise RuntimeError("controller did not become ready")
         for (svc, cl), p in ports.items():
@@ -177,20 +184,49 @@ def run_phase(args, bins, policy, topo, workdir):
                 targets += ["--target", "%s=127.0.0.1:%d" % (c, ports[(ingress, c)]["in"])]
         out_json = os.path.join(workdir, "load-%s.json" % policy)
         timeline = os.path.join(workdir, "timeline-%s.csv" % policy)
-        load = subprocess.run([bins["load"], "--topology", tpath, *targets, "--duration",
-                               str(args.duration), "--seed", "7", "--json", out_json,
-                               "--timeline", timeline, "--no-progress", "--drain", "5"],
-                              capture_output=True, text=True)
+        duration = args.chaos_duration if chaos else args.duration
+        load = subprocess.Popen([bins["load"], "--topology", tpath, *targets, "--duration",
+                                 str(duration), "--seed", "7", "--json", out_json,
+                                 "--timeline", timeline, "--no-progress", "--drain", "5"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        events = []
+        if chaos:
+            t0 = time.time()
+            routes_url = "http://127.0.0.1:%d/v1/routes?cluster=%s&service=%s" % (
+                cport, topo["clusters"][0], ingress)
+            time.sleep(5)
+            before = get_json(routes_url)["version"]
+            ph.by_name["controller"].send_signal(signal.SIGTERM)
+            ph.by_name["controller"].wait(10)
+            events.append((time.time() - t0, "controller stopped"))
+            time.sleep(30)
+            ph.start("controller", ctl_argv)
+            if not wait_http("http://127.0.0.1:%d/readyz" % cport):
+                raise RuntimeError("controller did not restart")
+            after = get_json(routes_url)["version"]
+            events.append((time.time() - t0, "controller restarted (version %d before the stop, "
+                                             "%d served after the restart)" % (before, after)))
+            time.sleep(5)
+            victim = ("search" if ("search", topo["clusters"][1]) in ports
+                      else topo["classes"][0]["calls"]["children"][0]["service"],
+                      topo["clusters"][1])
+            for kind in ("svc", "sidecar"):
+                ph.by_name["%s-%s-%s" % (kind, *victim)].kill()
+            events.append((time.time() - t0, "killed %s@%s (app and sidecar)" % victim))
+        stdout, stderr = load.communicate()
         if load.returncode != 0:
-            raise RuntimeError("slate-load failed: " + load.stderr)
+            raise RuntimeError("slate-load failed: " + stderr)
         res = json.load(open(out_json))
-        cross = sum(get_json("http://127.0.0.1:%d/stats" % p["admin"])["cross_cluster_bytes"]
-                    for p in ports.values())
-        usd = sum(get_json("http://127.0.0.1:%d/stats" % p["admin"])["egress_usd"]
-                  for p in ports.values())
+        # Sidecars still running (a chaos phase kills one).
+        stats = [get_json("http://127.0.0.1:%d/stats" % p["admin"]) for k, p in ports.items()
+                 if ph.by_name["sidecar-%s-%s" % k].poll() is None]
+        cross = sum(st["cross_cluster_bytes"] for st in stats)
+        usd = sum(st["egress_usd"] for st in stats)
         res["cross_bytes"] = cross
-        res["egress_usd_per_hour"] = usd * 3600.0 / args.duration
-        res["table"] = load.stdout
+        res["egress_usd_per_hour"] = usd * 3600.0 / duration
+        res["table"] = stdout
+        res["events"] = events
+        res["retries"] = sum(st["proxy"]["retries"] for st in stats)
         res["timeline"] = timeline
         if policy == "slate":
             res["routes"] = {c: get_json("http://127.0.0.1:%d/v1/routes?cluster=%s&service=%s" %
@@ -248,6 +284,10 @@ def main():
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--period-ms", type=int, default=2000)
     ap.add_argument("--out", default=None, help="directory for logs, CSV, JSON and the SVG")
+    ap.add_argument("--chaos", action="store_true",
+                    help="after the policies, a slate phase with the controller stopped for 30 s "
+                         "and restarted, then a remote instance killed")
+    ap.add_argument("--chaos-duration", type=float, default=55.0)
     args = ap.parse_args()
     bins = {"controller": os.path.join(args.bin, "controller/slate-controller"),
             "sidecar": os.path.join(args.bin, "sidecar/slate-sidecar"),
@@ -298,6 +338,25 @@ def main():
                 if any(c != cl and v > 0.005 for c, v in w.items()):
                     print("  %s@%s -> %s: %s" % (rule["class"], cl, rule["dst_service"],
                                                 ", ".join("%s %.2f" % (c, v) for c, v in w.items())))
+    if args.chaos:
+        wd = os.path.join(outdir, "chaos")
+        os.makedirs(wd, exist_ok=True)
+        print("\nchaos phase (slate, %g s) ..." % args.chaos_duration, flush=True)
+        res = run_phase(args, bins, "slate", json.loads(json.dumps(topo)), wd, chaos=True)
+        marks = [0.0] + [t for t, _ in res["events"]] + [args.chaos_duration]
+        labels = ["before"] + [e for _, e in res["events"]]
+        per_sec = {}
+        for line in open(res["timeline"]).read().splitlines()[1:]:
+            sec, _, _, ok, _, err = line.split(",")
+            o, e = per_sec.get(int(sec), (0, 0))
+            per_sec[int(sec)] = (o + int(ok), e + int(err))
+        for i, label in enumerate(labels):
+            lo, hi = marks[i], marks[i + 1]
+            ok = sum(v[0] for s_, v in per_sec.items() if lo <= s_ < hi)
+            err = sum(v[1] for s_, v in per_sec.items() if lo <= s_ < hi)
+            print("  [%5.1f s, %5.1f s) after %-70s ok %6d failed %4d" % (lo, hi, label + ":", ok, err))
+        unfinished = sum(x["unanswered"] for x in res["streams"])
+        print("  unfinished at the end: %d; requests retried by sidecars: %d" % (unfinished, res["retries"]))
     svg = plot(results, outdir, args.duration)
     print("\nlogs and data: %s%s" % (outdir, ("; plot: " + svg) if svg else ""))
     json.dump({p: {k: v for k, v in r.items() if k not in ("table",)} for p, r in results},
