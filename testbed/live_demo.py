@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -148,9 +149,13 @@ def run_phase(args, bins, policy, topo, workdir, chaos=False):
         token = os.path.join(workdir, "token")
         open(token, "w").write("demo-token\n")
         cport = free_port()
+        # A fresh state dir: a previous run's persisted topology names ports
+        # that are gone (the chaos phase's restart reuses it within the phase).
+        shutil.rmtree(os.path.join(workdir, "state"), ignore_errors=True)
         ctl_argv = [bins["controller"], "--listen", "127.0.0.1:%d" % cport, "--topology", tpath,
                     "--token-file", token, "--policy", policy, "--period-ms", str(args.period_ms),
-                    "--log-level", "warn", "--state-dir", os.path.join(workdir, "state")]
+                    "--log-level", "warn", "--state-dir", os.path.join(workdir, "state"),
+                    *args.controller_arg]
         ph.start("controller", ctl_argv)
         if not wait_http("http://127.0.0.1:%d/readyz" % cport):
             raise RuntimeError("controller did not become ready")
@@ -185,10 +190,34 @@ def run_phase(args, bins, policy, topo, workdir, chaos=False):
         out_json = os.path.join(workdir, "load-%s.json" % policy)
         timeline = os.path.join(workdir, "timeline-%s.csv" % policy)
         duration = args.chaos_duration if chaos else args.duration
+        steps = []
+        if args.step_at and not chaos:
+            # The first region starts at 1/F of its demand and steps up to it.
+            c0 = topo["clusters"][0]
+            steps = ["--step", "0=%g@%s" % (1.0 / args.step_factor, c0),
+                     "--step", "%g=%g@%s" % (args.step_at, args.step_factor, c0)]
+        samples = []
+        stop_watch = threading.Event()
+
+        def watch_routes(t0):
+            url = "http://127.0.0.1:%d/v1/routes?cluster=%s&service=%s" % (
+                cport, topo["clusters"][0], ingress)
+            while not stop_watch.is_set():
+                try:
+                    r = get_json(url)
+                    w = {rule["class"] + "->" + rule["dst_service"]: rule["weights"]
+                         for rule in r["rules"]}
+                    samples.append((time.time() - t0, r["version"], w))
+                except Exception:
+                    pass
+                stop_watch.wait(0.2)
+
         load = subprocess.Popen([bins["load"], "--topology", tpath, *targets, "--duration",
                                  str(duration), "--seed", "7", "--json", out_json,
-                                 "--timeline", timeline, "--no-progress", "--drain", "5"],
+                                 "--timeline", timeline, "--no-progress", "--drain", "5", *steps],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        watcher = threading.Thread(target=watch_routes, args=(time.time(),), daemon=True)
+        watcher.start()
         events = []
         if chaos:
             t0 = time.time()
@@ -214,6 +243,8 @@ def run_phase(args, bins, policy, topo, workdir, chaos=False):
                 ph.by_name["%s-%s-%s" % (kind, *victim)].kill()
             events.append((time.time() - t0, "killed %s@%s (app and sidecar)" % victim))
         stdout, stderr = load.communicate()
+        stop_watch.set()
+        watcher.join()
         if load.returncode != 0:
             raise RuntimeError("slate-load failed: " + stderr)
         res = json.load(open(out_json))
@@ -226,6 +257,7 @@ def run_phase(args, bins, policy, topo, workdir, chaos=False):
         res["egress_usd_per_hour"] = usd * 3600.0 / duration
         res["table"] = stdout
         res["events"] = events
+        res["route_samples"] = samples
         res["retries"] = sum(st["proxy"]["retries"] for st in stats)
         res["timeline"] = timeline
         if policy == "slate":
@@ -288,6 +320,12 @@ def main():
                     help="after the policies, a slate phase with the controller stopped for 30 s "
                          "and restarted, then a remote instance killed")
     ap.add_argument("--chaos-duration", type=float, default=55.0)
+    ap.add_argument("--step-at", type=float, default=0.0,
+                    help="the first region's load starts at 1/--step-factor and steps up at this "
+                         "second of each phase (0: constant load)")
+    ap.add_argument("--step-factor", type=float, default=2.0)
+    ap.add_argument("--controller-arg", action="append", default=[],
+                    help="an extra slate-controller option (repeatable), e.g. --controller-arg=--no-learn")
     args = ap.parse_args()
     bins = {"controller": os.path.join(args.bin, "controller/slate-controller"),
             "sidecar": os.path.join(args.bin, "sidecar/slate-sidecar"),
@@ -330,6 +368,40 @@ def main():
     for policy, res in results:
         print("\n%s per stream:\n%s" % (policy, res["table"].rstrip()))
     slate = dict(results).get("slate")
+    if slate and args.step_at:
+        # How long after the load step slate's routing at the overloaded
+        # region moved: the share each ingress rule keeps local (the LP may
+        # trade remote clusters of equal cost between periods; the local
+        # share is what an overload changes).
+        smp = slate["route_samples"]
+        c0 = topo["clusters"][0]
+
+        def local(w):
+            return {k: v.get(c0, 0) for k, v in w.items()}
+
+        pre = [x for x in smp if x[0] < args.step_at]
+        win = 3 * args.period_ms / 1000.0
+
+        def moved(ref, t_lo, t_hi):
+            return max((abs(local(w).get(k, 0) - ref[k]) for t, v, w in smp if t_lo <= t < t_hi
+                        for k in ref), default=0)
+        shift = None
+        if pre:
+            base = local(pre[-1][2])
+            for t, v, w in smp:
+                if t >= args.step_at and moved(base, t, t + 1e-9) >= 0.05:
+                    shift = t - args.step_at
+                    break
+        before = [x for x in smp if args.step_at - win <= x[0] < args.step_at]
+        slate["drift_before_step"] = moved(local(before[0][2]), args.step_at - win, args.step_at) if before else None
+        slate["move_after_step"] = moved(local(pre[-1][2]), args.step_at, args.step_at + win) if pre else None
+        slate["shift_after_step_s"] = shift
+        print("\nload step x%g at %g s: the local share of slate's rules at %s moved by >= 0.05 %s; "
+              "largest move in the 3 periods after: %.3f, drift in the 3 periods before: %.3f" %
+              (args.step_factor, args.step_at, c0,
+               "%.2f s later (%.1f control periods)" % (shift, shift * 1000.0 / args.period_ms)
+               if shift is not None else "not at all",
+               slate["move_after_step"] or 0, slate["drift_before_step"] or 0))
     if slate:
         print("\nslate's routing weights at the ingress (frontend), non-local only:")
         for cl, r in slate["routes"].items():
@@ -359,7 +431,8 @@ def main():
         print("  unfinished at the end: %d; requests retried by sidecars: %d" % (unfinished, res["retries"]))
     svg = plot(results, outdir, args.duration)
     print("\nlogs and data: %s%s" % (outdir, ("; plot: " + svg) if svg else ""))
-    json.dump({p: {k: v for k, v in r.items() if k not in ("table",)} for p, r in results},
+    json.dump({p: {k: v for k, v in r.items() if k not in ("table", "route_samples")}
+               for p, r in results},
               open(os.path.join(outdir, "results.json"), "w"), indent=1)
 
 

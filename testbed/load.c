@@ -44,6 +44,13 @@ struct slate_load {
     int sending;
     size_t inflight;
     struct request_ctx *pending; /* in flight */
+    struct {
+        double at_us;
+        int cluster;
+        double factor;
+        int done;
+    } steps[16];
+    size_t n_steps;
 };
 
 /* One request in flight; listed in slate_load so that requests still
@@ -203,6 +210,35 @@ int slate_load_add_stream(slate_load *l, int klass, int cluster, double rps)
     return SLATE_OK;
 }
 
+int slate_load_add_step(slate_load *l, double at_s, int cluster, double factor)
+{
+    if (!l || !(at_s >= 0) || !(factor > 0) || factor > 1e3 || cluster < -1 ||
+        cluster >= (int)l->t->n_clusters)
+        return SLATE_ERR_INVALID_ARG;
+    if (l->n_steps == sizeof(l->steps) / sizeof(l->steps[0]))
+        return SLATE_ERR_TOO_LARGE;
+    l->steps[l->n_steps].at_us = at_s * 1e6;
+    l->steps[l->n_steps].cluster = cluster;
+    l->steps[l->n_steps].factor = factor;
+    l->steps[l->n_steps].done = 0;
+    l->n_steps++;
+    return SLATE_OK;
+}
+
+/* Applies the steps whose time has come; a stream's next arrival, drawn at
+ * the old rate, stays, later ones use the new rate. */
+static void apply_steps(slate_load *l, double elapsed_us)
+{
+    for (size_t i = 0; i < l->n_steps; i++) {
+        if (l->steps[i].done || elapsed_us < l->steps[i].at_us)
+            continue;
+        l->steps[i].done = 1;
+        for (size_t j = 0; j < l->n_streams; j++)
+            if (l->steps[i].cluster < 0 || l->streams[j].pub.cluster == l->steps[i].cluster)
+                l->streams[j].pub.rps *= l->steps[i].factor;
+    }
+}
+
 static void on_done(int status, size_t body_bytes, void *arg)
 {
     (void)body_bytes;
@@ -298,6 +334,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     slate_load *l = arg;
     double elapsed = now_us() - l->start_us;
     double end = l->opts.duration_s * 1e6;
+    apply_steps(l, elapsed);
     for (size_t i = 0; i < l->n_streams; i++) {
         stream_rt *s = &l->streams[i];
         /* Bounded per tick so one late wake-up cannot spin forever. */

@@ -78,6 +78,11 @@ void slate_load_free(slate_load *l);
  * a target is SLATE_ERR_NOT_FOUND. */
 int slate_load_add_stream(slate_load *l, int klass, int cluster, double rps);
 
+/* From |at_s| seconds into the run on, multiplies the rate of every stream
+ * entering at |cluster| (-1: all) by |factor| (> 0): a load step, e.g. an
+ * overload starting mid-run. At most 16 steps. */
+int slate_load_add_step(slate_load *l, double at_s, int cluster, double factor);
+
 /* Runs to completion (duration plus drain). SLATE_OK or an error (IO, NOMEM). */
 int slate_load_run(slate_load *l);
 

@@ -21,10 +21,12 @@ static void usage(FILE *fp)
             "                  [--rate CLASS@CLUSTER=RPS ...] [--scale F] [--duration S]\n"
             "                  [--drain S] [--timeout S] [--seed N] [--max-conns N]\n"
             "                  [--csv FILE] [--json FILE] [--timeline FILE] [--progress]\n"
+            "                  [--step AT_S=FACTOR[@CLUSTER] ...]\n"
             "Sends each class's request (method and path from its match rule, Host = its\n"
             "root service) to its ingress cluster's target as a Poisson process. Without\n"
             "--rate, the rates are the topology's demand (times --scale, default 1).\n"
-            "Latency counts from the scheduled arrival time. Prints a table per stream.\n");
+            "Latency counts from the scheduled arrival time. Prints a table per stream.\n"
+            "--step multiplies the rates (of one ingress cluster) from AT_S on.\n");
 }
 
 static int parse_double(const char *s, double lo, double hi, double *out)
@@ -109,7 +111,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--topology") == 0 && has) {
             topo_path = argv[++i];
-        } else if ((strcmp(a, "--target") == 0 || strcmp(a, "--rate") == 0) && has) {
+        } else if ((strcmp(a, "--target") == 0 || strcmp(a, "--rate") == 0 ||
+                    strcmp(a, "--step") == 0) && has) {
             i++; /* read after the topology is loaded */
         } else if (strcmp(a, "--scale") == 0 && has && parse_double(argv[i + 1], 0, 1e6, &v) == 0) {
             scale = v;
@@ -215,6 +218,32 @@ int main(int argc, char **argv)
                 goto out;
             }
         }
+    }
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--step") != 0)
+            continue;
+        /* AT_S=FACTOR[@CLUSTER] */
+        char spec[SLATE_TOPO_MAX_NAME + 64];
+        snprintf(spec, sizeof(spec), "%s", argv[i + 1]);
+        char *eq = strchr(spec, '='), *at = strchr(spec, '@');
+        double at_s, factor;
+        int cluster = -1;
+        if (at) {
+            *at = '\0';
+            cluster = slate_topology_find_cluster(t, at + 1);
+        }
+        if (!eq || (at && cluster < 0)) {
+            fprintf(stderr, "slate-load: bad --step \"%s\" (want AT_S=FACTOR[@CLUSTER])\n", argv[i + 1]);
+            goto out;
+        }
+        *eq = '\0';
+        if (parse_double(spec, 0, SLATE_LOAD_MAX_SECONDS, &at_s) != 0 ||
+            parse_double(eq + 1, 1e-3, 1e3, &factor) != 0 ||
+            slate_load_add_step(l, at_s, cluster, factor) != SLATE_OK) {
+            fprintf(stderr, "slate-load: bad --step \"%s\"\n", argv[i + 1]);
+            goto out;
+        }
+        i++;
     }
     if (slate_load_n_streams(l) == 0) {
         fprintf(stderr, "slate-load: nothing to send (no --rate and no demand in the topology)\n");
