@@ -363,8 +363,9 @@ def main():
     base = dict(results).get("waterfall")
     for policy, res in results:
         if base and policy != "waterfall" and res["total"]["mean_ms"] > 0:
-            print("%s: mean latency %.2fx lower than waterfall" %
-                  (policy, base["total"]["mean_ms"] / res["total"]["mean_ms"]))
+            ratio = base["total"]["mean_ms"] / res["total"]["mean_ms"]
+            print("%s: mean latency %.2fx %s than waterfall's" %
+                  (policy, ratio if ratio >= 1 else 1 / ratio, "lower" if ratio >= 1 else "higher"))
     for policy, res in results:
         print("\n%s per stream:\n%s" % (policy, res["table"].rstrip()))
     slate = dict(results).get("slate")
