@@ -13,6 +13,13 @@ typedef struct instance {
     char *name;    /* owned */
     char *address; /* owned, may be NULL */
     int64_t last_ms;
+    /* This period's reports of the instance: rates come from the time its
+     * own windows cover, not from the period's length, which a window may
+     * straddle (one more or one fewer report per period would otherwise
+     * swing every rate by a whole window). */
+    double window_s;
+    double work;     /* sum of count * work */
+    double *ingress; /* owned, n_classes counts */
 } instance;
 
 struct slate_aggregator {
@@ -146,6 +153,7 @@ void slate_aggregator_free(slate_aggregator *a)
     for (size_t i = 0; i < a->n_inst; i++) {
         free(a->inst[i].name);
         free(a->inst[i].address);
+        free(a->inst[i].ingress);
     }
     free(a->inst);
     pthread_mutex_destroy(&a->mu);
@@ -245,14 +253,16 @@ static int validate(const slate_topology *t, const slate_report *r, int *svc, in
     return rv;
 }
 
-/* Records the instance as alive; SLATE_OK, TOO_LARGE or NOMEM. */
+/* Records the instance as alive and returns it in |*out|; SLATE_OK,
+ * TOO_LARGE or NOMEM. */
 static int touch_instance(slate_aggregator *a, const slate_report *r, int svc, int cl,
-                          int64_t now_ms)
+                          int64_t now_ms, instance **out)
 {
     for (size_t i = 0; i < a->n_inst; i++) {
         instance *x = &a->inst[i];
         if (x->service == svc && x->cluster == cl && strcmp(x->name, r->instance) == 0) {
             x->last_ms = now_ms;
+            *out = x;
             if (r->address && (!x->address || strcmp(x->address, r->address) != 0)) {
                 char *addr = strdup(r->address);
                 if (!addr)
@@ -274,17 +284,21 @@ static int touch_instance(slate_aggregator *a, const slate_report *r, int svc, i
         a->cap_inst = cap;
     }
     instance *x = &a->inst[a->n_inst];
+    memset(x, 0, sizeof(*x));
     x->service = svc;
     x->cluster = cl;
     x->last_ms = now_ms;
     x->name = strdup(r->instance);
     x->address = r->address ? strdup(r->address) : NULL;
-    if (!x->name || (r->address && !x->address)) {
+    x->ingress = calloc(a->nk + 1, sizeof(double));
+    if (!x->name || (r->address && !x->address) || !x->ingress) {
         free(x->name);
         free(x->address);
+        free(x->ingress);
         return SLATE_ERR_NOMEM;
     }
     a->n_inst++;
+    *out = x;
     return SLATE_OK;
 }
 
@@ -295,6 +309,7 @@ static void age_out(slate_aggregator *a, int64_t now_ms)
         if (now_ms - a->inst[i].last_ms > a->ttl_ms) {
             free(a->inst[i].name);
             free(a->inst[i].address);
+            free(a->inst[i].ingress);
         } else {
             a->inst[w++] = a->inst[i];
         }
@@ -314,9 +329,11 @@ int slate_aggregator_add(slate_aggregator *a, const slate_report *r, int64_t now
     const slate_topology *t = a->t;
     size_t nc = a->nc, sc = (size_t)svc * nc + (size_t)cl;
     pthread_mutex_lock(&a->mu);
-    rv = touch_instance(a, r, svc, cl, now_ms);
+    instance *inst = NULL;
+    rv = touch_instance(a, r, svc, cl, now_ms, &inst);
     if (rv != SLATE_OK)
         goto out;
+    inst->window_s += (double)(r->end_ms - r->start_ms) / 1e3;
     if (a->period_start_ms < 0)
         a->period_start_ms = now_ms;
     a->reports++;
@@ -325,6 +342,8 @@ int slate_aggregator_add(slate_aggregator *a, const slate_report *r, int64_t now
         int k = slate_topology_find_class(t, e->klass);
         const slate_class *c = &t->classes[k];
         a->ingress[(size_t)k * nc + (size_t)cl] += e->ingress;
+        inst->ingress[k] += (double)e->ingress;
+        inst->work += (double)e->count * work_of(c, svc);
         int v = unique_node(c, svc);
         if (v >= 0)
             a->node_in[k][v] += e->count;
@@ -381,10 +400,21 @@ int slate_aggregator_take(slate_aggregator *a, int64_t now_ms, slate_observation
     double denom = period_s > 1e-3 ? period_s : 1e-3;
     o->period_s = period_s;
     o->reports = a->reports;
-    for (size_t i = 0; i < nk * nc; i++) {
-        o->demand_rps[i] = (double)a->ingress[i] / denom;
+    for (size_t i = 0; i < nk * nc; i++)
         o->ingress_total += a->ingress[i];
+    /* Rates per instance over the time its own reports cover, summed. */
+    for (size_t i = 0; i < a->n_inst; i++) {
+        instance *x = &a->inst[i];
+        if (x->window_s > 0) {
+            for (size_t k = 0; k < nk; k++)
+                o->demand_rps[k * nc + (size_t)x->cluster] += x->ingress[k] / x->window_s;
+            o->load_work_rps[(size_t)x->service * nc + (size_t)x->cluster] += x->work / x->window_s;
+        }
+        x->window_s = 0;
+        x->work = 0;
+        memset(x->ingress, 0, nk * sizeof(double));
     }
+    (void)denom;
     for (size_t k = 0; k < nk; k++) {
         const slate_class *c = &t->classes[k];
         o->calls_per_req[k][0] = NAN;
@@ -401,7 +431,6 @@ int slate_aggregator_take(slate_aggregator *a, int64_t now_ms, slate_observation
         o->class_latency[k] = a->class_lat[k];
     }
     for (size_t i = 0; i < ns * nc; i++) {
-        o->load_work_rps[i] = a->work_sum[i] / denom;
         o->self_ms[i] = a->self_n[i] ? (double)a->self_sum_us[i] / (double)a->self_n[i] / 1e3 : NAN;
         o->mean_work[i] = a->req[i] ? a->work_sum[i] / (double)a->req[i] : 1.0;
         o->requests[i] = a->req[i];

@@ -44,13 +44,14 @@ typedef struct slate_observation {
     size_t n_classes, n_services, n_clusters;
     double period_s;        /* wall time the period covered */
     uint64_t reports;       /* accepted reports in the period */
-    double *demand_rps;     /* nk * nc: ingress requests / period_s */
+    double *demand_rps;     /* nk * nc: per reporting instance, its ingress requests
+                               over the time its reports cover, summed */
     uint64_t ingress_total; /* sum of ingress counts (0: no demand observed) */
     double **calls_per_req; /* nk arrays of n_nodes: measured multiplicity of the
                                edge into node v; NaN where unknown (root, no
                                parent requests, ambiguous attribution) */
     uint64_t **parent_requests; /* nk arrays of n_nodes: sample size behind it */
-    double *load_work_rps;  /* ns * nc: inbound work units per second */
+    double *load_work_rps;  /* ns * nc: inbound work units per second (rated as demand) */
     double *self_ms;        /* ns * nc: mean self-time per request, ms; NaN if none */
     double *mean_work;      /* ns * nc: mean work per request (for normalising) */
     uint64_t *requests;     /* ns * nc: inbound requests */

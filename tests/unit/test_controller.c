@@ -64,17 +64,24 @@ static void test_aggregate_demand_and_multiplicity(void)
     slate_report *r2 = report("front", "a", "f1", 60, 60, 150);
     CU_ASSERT_EQUAL(slate_aggregator_add(a, r1, 1500, NULL), SLATE_OK);
     CU_ASSERT_EQUAL(slate_aggregator_add(a, r2, 1600, NULL), SLATE_OK);
+    /* f0 reports a second 1 s window with 80 more requests. */
+    slate_report *r3 = report("front", "a", "f0", 80, 80, 200);
+    r3->start_ms = 1000;
+    r3->end_ms = 2000;
+    CU_ASSERT_EQUAL(slate_aggregator_add(a, r3, 2500, NULL), SLATE_OK);
     CU_ASSERT_EQUAL_FATAL(slate_aggregator_take(a, 3000, &o), SLATE_OK); /* a 2 s period */
     SLATE_ASSERT_NEAR(o->period_s, 2.0, 1e-12);
-    SLATE_ASSERT_NEAR(o->demand_rps[0 * 2 + 0], 160 / 2.0, 1e-12);
+    /* Rates over the time each instance's reports cover, whatever the
+     * period: f0 180 requests in 2 s, f1 60 in 1 s -> 90 + 60. */
+    SLATE_ASSERT_NEAR(o->demand_rps[0 * 2 + 0], 90 + 60, 1e-12);
     SLATE_ASSERT_NEAR(o->demand_rps[0 * 2 + 1], 0, 0);
-    SLATE_ASSERT_NEAR(o->calls_per_req[0][1], 400.0 / 160.0, 1e-12);
-    CU_ASSERT_EQUAL(o->parent_requests[0][1], 160);
+    SLATE_ASSERT_NEAR(o->calls_per_req[0][1], 600.0 / 240.0, 1e-12);
+    CU_ASSERT_EQUAL(o->parent_requests[0][1], 240);
     CU_ASSERT(isnan(o->calls_per_req[0][0]));
-    /* front has work 2: 160 requests over 2 s = 160 work units/s. */
-    SLATE_ASSERT_NEAR(o->load_work_rps[0 * 2 + 0], 160.0, 1e-12);
+    /* front has work 2: (90 + 60) requests/s = 300 work units/s. */
+    SLATE_ASSERT_NEAR(o->load_work_rps[0 * 2 + 0], 300.0, 1e-12);
     SLATE_ASSERT_NEAR(o->self_ms[0], 1.0, 1e-12);
-    CU_ASSERT_EQUAL(o->class_latency[0].count, 160);
+    CU_ASSERT_EQUAL(o->class_latency[0].count, 240);
     slate_observation_free(o);
     /* The next period starts empty. */
     CU_ASSERT_EQUAL_FATAL(slate_aggregator_take(a, 4000, &o), SLATE_OK);
@@ -83,6 +90,7 @@ static void test_aggregate_demand_and_multiplicity(void)
     slate_observation_free(o);
     slate_report_free(r1);
     slate_report_free(r2);
+    slate_report_free(r3);
     slate_aggregator_free(a);
     slate_topology_free(t);
 }
