@@ -11,7 +11,7 @@
 #include "common/json.h"
 
 #define MAX_EXACT 9007199254740992.0 /* 2^53: larger integers lose precision in JSON */
-#define E SLATE_ERR_REPORT_INVALID
+#define E         SLATE_ERR_REPORT_INVALID
 
 static int name_ok(const char *s)
 {
@@ -63,6 +63,10 @@ void slate_report_free(slate_report *r)
     free(r);
 }
 
+static slate_report_inbound *append_inbound(slate_report *r, const char *klass);
+static slate_report_outbound *append_outbound(slate_report *r, const char *klass,
+                                              const char *dst_service, const char *dst_cluster);
+
 slate_report_inbound *slate_report_inbound_get(slate_report *r, const char *klass)
 {
     if (!r || !name_ok(klass))
@@ -70,6 +74,12 @@ slate_report_inbound *slate_report_inbound_get(slate_report *r, const char *klas
     for (size_t i = 0; i < r->n_inbound; i++)
         if (strcmp(r->inbound[i].klass, klass) == 0)
             return &r->inbound[i];
+    return append_inbound(r, klass);
+}
+
+/* Adds a zeroed entry for |klass| without looking for an existing one. */
+static slate_report_inbound *append_inbound(slate_report *r, const char *klass)
+{
     if (r->n_inbound == SLATE_REPORT_MAX_INBOUND)
         return NULL;
     if (r->n_inbound == r->cap_inbound) {
@@ -89,8 +99,7 @@ slate_report_inbound *slate_report_inbound_get(slate_report *r, const char *klas
 }
 
 slate_report_outbound *slate_report_outbound_get(slate_report *r, const char *klass,
-                                                 const char *dst_service,
-                                                 const char *dst_cluster)
+                                                 const char *dst_service, const char *dst_cluster)
 {
     if (!r || !name_ok(klass) || !name_ok(dst_service) || !name_ok(dst_cluster))
         return NULL;
@@ -100,6 +109,13 @@ slate_report_outbound *slate_report_outbound_get(slate_report *r, const char *kl
             strcmp(e->dst_cluster, dst_cluster) == 0)
             return e;
     }
+    return append_outbound(r, klass, dst_service, dst_cluster);
+}
+
+/* Adds a zeroed entry for the key without looking for an existing one. */
+static slate_report_outbound *append_outbound(slate_report *r, const char *klass,
+                                              const char *dst_service, const char *dst_cluster)
+{
     if (r->n_outbound == SLATE_REPORT_MAX_OUTBOUND)
         return NULL;
     if (r->n_outbound == r->cap_outbound) {
@@ -135,7 +151,8 @@ int slate_report_merge(slate_report *dst, const slate_report *src)
     if (!dst || !src || !same(dst->service, src->service) || !same(dst->cluster, src->cluster) ||
         !same(dst->instance, src->instance))
         return SLATE_ERR_INVALID_ARG;
-    double dlen = (double)(dst->end_ms - dst->start_ms), slen = (double)(src->end_ms - src->start_ms);
+    double dlen = (double)(dst->end_ms - dst->start_ms),
+           slen = (double)(src->end_ms - src->start_ms);
     for (size_t i = 0; i < src->n_inbound; i++) {
         const slate_report_inbound *s = &src->inbound[i];
         size_t before = dst->n_inbound;
@@ -235,8 +252,9 @@ int slate_report_to_json(const slate_report *r, char **out, size_t *out_len)
              slate_json_attach(o, "count", cJSON_CreateNumber((double)e->count)) &&
              slate_json_attach(o, "ingress", cJSON_CreateNumber((double)e->ingress)) &&
              slate_json_attach(o, "errors", cJSON_CreateNumber((double)e->errors)) &&
-             slate_json_attach(o, "inflight_mean",
-                               cJSON_CreateNumber(isfinite(e->inflight_mean) ? e->inflight_mean : 0)) &&
+             slate_json_attach(
+                 o, "inflight_mean",
+                 cJSON_CreateNumber(isfinite(e->inflight_mean) ? e->inflight_mean : 0)) &&
              slate_json_attach(o, "latency", hist_json(&e->latency)) &&
              slate_json_attach(o, "self_time", hist_json(&e->self_time));
     }
@@ -269,6 +287,16 @@ int slate_report_to_json(const slate_report *r, char **out, size_t *out_len)
 static int check_count(const cJSON *v, uint64_t *out, const slate_jpath *p, slate_diag *d)
 {
     double x;
+    if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble >= MAX_EXACT) {
+        /* Said here: the generic range message prints both numbers as 9.0072e+15. */
+        if (v->valuedouble < 1e16)
+            slate_diag_add(d, E, p->buf, "%.0f is not below 2^53 (not exact in JSON)",
+                           v->valuedouble);
+        else
+            slate_diag_add(d, E, p->buf, "%g is not below 2^53 (not exact in JSON)",
+                           v->valuedouble);
+        return E;
+    }
     if (slate_json_check_number(v, 0, MAX_EXACT - 1, &x, p, d, E) != SLATE_OK)
         return E;
     if (x != floor(x)) {
@@ -280,8 +308,8 @@ static int check_count(const cJSON *v, uint64_t *out, const slate_jpath *p, slat
 }
 
 /* Member |key| of |obj| as a count; absent = 0 unless required. */
-static int get_count(const cJSON *obj, const char *key, int required, uint64_t *out,
-                     slate_jpath *p, slate_diag *d)
+static int get_count(const cJSON *obj, const char *key, int required, uint64_t *out, slate_jpath *p,
+                     slate_diag *d)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     size_t m = slate_jpath_push_key(p, key);
@@ -347,8 +375,8 @@ static int parse_hist(const cJSON *obj, const char *key, slate_hist *h, slate_jp
                    check_count(cJSON_GetArrayItem(pair, 1), &n, p, d)) {
             rv = E;
         } else if (idx >= SLATE_HIST_BUCKETS) {
-            slate_diag_add(d, E, p->buf, "index %llu out of range [0, %d]",
-                           (unsigned long long)idx, SLATE_HIST_BUCKETS - 1);
+            slate_diag_add(d, E, p->buf, "index %llu out of range [0, %d]", (unsigned long long)idx,
+                           SLATE_HIST_BUCKETS - 1);
             rv = E;
         } else if ((long)idx <= prev) {
             slate_diag_add(d, E, p->buf, "indices must be strictly increasing");
@@ -383,6 +411,96 @@ out:
     return rv;
 }
 
+/*
+ * The entry keys of one array seen so far while parsing, so that finding
+ * duplicates stays linear in the number of entries (a scan per entry made a
+ * report at the entry limits cost seconds of controller CPU). Open
+ * addressing, kept at most half full; a slot holds an entry index + 1, 0 is
+ * empty. The keys themselves are the entries' owned names in the report.
+ */
+typedef struct key_index {
+    uint64_t *hashes; /* owned; hash of the key in the same slot */
+    size_t *slots;    /* owned */
+    size_t mask;
+} key_index;
+
+static int key_index_init(key_index *ix, size_t n_entries)
+{
+    size_t cap = 8;
+    while (cap < 2 * n_entries)
+        cap *= 2;
+    ix->hashes = calloc(cap, sizeof(*ix->hashes));
+    ix->slots = calloc(cap, sizeof(*ix->slots));
+    ix->mask = cap - 1;
+    if (!ix->hashes || !ix->slots) {
+        free(ix->hashes);
+        free(ix->slots);
+        return SLATE_ERR_NOMEM;
+    }
+    return SLATE_OK;
+}
+
+static void key_index_cleanup(key_index *ix)
+{
+    free(ix->hashes);
+    free(ix->slots);
+}
+
+/* FNV-1a over the names with their terminating 0 bytes, so that ("ab", "c")
+ * and ("a", "bc") hash apart. */
+static uint64_t key_hash(const char *const *names, int n_names)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (int k = 0; k < n_names; k++) {
+        const unsigned char *c = (const unsigned char *)names[k];
+        do {
+            h ^= *c;
+            h *= 1099511628211ull;
+        } while (*c++);
+    }
+    return h;
+}
+
+/* The key names of inbound (|outbound| 0, one name) or outbound entry |i|. */
+static int entry_key(const slate_report *r, int outbound, size_t i, const char *names[3])
+{
+    if (!outbound) {
+        names[0] = r->inbound[i].klass;
+        return 1;
+    }
+    names[0] = r->outbound[i].klass;
+    names[1] = r->outbound[i].dst_service;
+    names[2] = r->outbound[i].dst_cluster;
+    return 3;
+}
+
+/*
+ * Records that entry |next| (about to be appended) has key |names|; returns
+ * 0, or 1 without recording when an earlier entry has the same key. The
+ * table cannot fill: it has twice as many slots as the array has entries.
+ */
+static int key_index_claim(key_index *ix, const slate_report *r, int outbound,
+                           const char *const *names, int n_names, size_t next)
+{
+    uint64_t h = key_hash(names, n_names);
+    for (size_t s = (size_t)h & ix->mask;; s = (s + 1) & ix->mask) {
+        if (!ix->slots[s]) {
+            ix->slots[s] = next + 1;
+            ix->hashes[s] = h;
+            return 0;
+        }
+        if (ix->hashes[s] != h)
+            continue;
+        const char *other[3];
+        entry_key(r, outbound, ix->slots[s] - 1, other);
+        int same_key = 1;
+        for (int k = 0; k < n_names && same_key; k++)
+            same_key = strcmp(names[k], other[k]) == 0;
+        if (same_key)
+            return 1;
+    }
+}
+
 static int get_name(const cJSON *obj, const char *key, int required, const char **out,
                     slate_jpath *p, slate_diag *d)
 {
@@ -391,7 +509,8 @@ static int get_name(const cJSON *obj, const char *key, int required, const char 
                                  SLATE_REPORT_MAX_NAME, out, p, d, E);
 }
 
-static int parse_inbound(slate_report *r, const cJSON *o, slate_jpath *p, slate_diag *d)
+static int parse_inbound(slate_report *r, const cJSON *o, key_index *ix, slate_jpath *p,
+                         slate_diag *d)
 {
     if (!cJSON_IsObject(o)) {
         slate_diag_add(d, E, p->buf, "expected an object, got %s", slate_json_type_name(o));
@@ -400,22 +519,23 @@ static int parse_inbound(slate_report *r, const cJSON *o, slate_jpath *p, slate_
     const char *klass;
     if (get_name(o, "class", 1, &klass, p, d) != SLATE_OK)
         return E;
-    for (size_t i = 0; i < r->n_inbound; i++)
-        if (strcmp(r->inbound[i].klass, klass) == 0) {
-            slate_diag_add(d, E, p->buf, "duplicate inbound entry for class \"%s\"", klass);
-            return E;
-        }
+    if (key_index_claim(ix, r, 0, &klass, 1, r->n_inbound)) {
+        slate_diag_add(d, E, p->buf, "duplicate inbound entry for class \"%s\"", klass);
+        return E;
+    }
     /* Parsed in place (histograms are 2 KB each: no temporary copies);
      * the entry is taken back out if anything is wrong. */
-    slate_report_inbound *e = slate_report_inbound_get(r, klass);
+    slate_report_inbound *e = append_inbound(r, klass);
     if (!e)
         return SLATE_ERR_NOMEM;
     double inflight = 0;
     int rv = SLATE_OK;
-    if (get_count(o, "count", 1, &e->count, p, d) || get_count(o, "ingress", 0, &e->ingress, p, d) ||
+    if (get_count(o, "count", 1, &e->count, p, d) ||
+        get_count(o, "ingress", 0, &e->ingress, p, d) ||
         get_count(o, "errors", 0, &e->errors, p, d) ||
         slate_json_get_number(o, "inflight_mean", 0, 0, 1e9, &inflight, p, d, E) ||
-        parse_hist(o, "latency", &e->latency, p, d) || parse_hist(o, "self_time", &e->self_time, p, d))
+        parse_hist(o, "latency", &e->latency, p, d) ||
+        parse_hist(o, "self_time", &e->self_time, p, d))
         rv = E;
     if (rv == SLATE_OK && e->errors > e->count) {
         slate_diag_add(d, E, p->buf, "errors (%llu) exceed count (%llu)",
@@ -445,7 +565,8 @@ static int parse_inbound(slate_report *r, const cJSON *o, slate_jpath *p, slate_
     return SLATE_OK;
 }
 
-static int parse_outbound(slate_report *r, const cJSON *o, slate_jpath *p, slate_diag *d)
+static int parse_outbound(slate_report *r, const cJSON *o, key_index *ix, slate_jpath *p,
+                          slate_diag *d)
 {
     if (!cJSON_IsObject(o)) {
         slate_diag_add(d, E, p->buf, "expected an object, got %s", slate_json_type_name(o));
@@ -455,16 +576,12 @@ static int parse_outbound(slate_report *r, const cJSON *o, slate_jpath *p, slate
     if (get_name(o, "class", 1, &klass, p, d) | get_name(o, "dst_service", 1, &svc, p, d) |
         get_name(o, "dst_cluster", 1, &cl, p, d))
         return E;
-    for (size_t i = 0; i < r->n_outbound; i++) {
-        const slate_report_outbound *x = &r->outbound[i];
-        if (strcmp(x->klass, klass) == 0 && strcmp(x->dst_service, svc) == 0 &&
-            strcmp(x->dst_cluster, cl) == 0) {
-            slate_diag_add(d, E, p->buf, "duplicate outbound entry for (%s, %s, %s)", klass, svc,
-                           cl);
-            return E;
-        }
+    const char *key[3] = {klass, svc, cl};
+    if (key_index_claim(ix, r, 1, key, 3, r->n_outbound)) {
+        slate_diag_add(d, E, p->buf, "duplicate outbound entry for (%s, %s, %s)", klass, svc, cl);
+        return E;
     }
-    slate_report_outbound *e = slate_report_outbound_get(r, klass, svc, cl);
+    slate_report_outbound *e = append_outbound(r, klass, svc, cl);
     if (!e)
         return SLATE_ERR_NOMEM;
     int rv = SLATE_OK;
@@ -495,7 +612,8 @@ static int parse_outbound(slate_report *r, const cJSON *o, slate_jpath *p, slate
 
 /* Parses the entries of array member |key| with |fn|, at most |max|. */
 static int parse_entries(slate_report *r, const cJSON *root, const char *key, size_t max,
-                         int (*fn)(slate_report *, const cJSON *, slate_jpath *, slate_diag *),
+                         int (*fn)(slate_report *, const cJSON *, key_index *, slate_jpath *,
+                                   slate_diag *),
                          slate_jpath *p, slate_diag *d)
 {
     int bad = 0;
@@ -505,10 +623,14 @@ static int parse_entries(slate_report *r, const cJSON *root, const char *key, si
     if (!arr)
         return SLATE_OK;
     size_t m = slate_jpath_push_key(p, key);
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    key_index ix = {0};
     int rv = SLATE_OK;
-    if ((size_t)cJSON_GetArraySize(arr) > max) {
+    if (n > max) {
         slate_diag_add(d, E, p->buf, "more than %zu entries", max);
         rv = E;
+    } else {
+        rv = key_index_init(&ix, n);
     }
     size_t i = 0;
     const cJSON *o;
@@ -517,9 +639,10 @@ static int parse_entries(slate_report *r, const cJSON *root, const char *key, si
         if (rv != SLATE_OK)
             break;
         size_t mi = slate_jpath_push_index(p, i++);
-        rv = fn(r, o, p, d);
+        rv = fn(r, o, &ix, p, d);
         slate_jpath_pop(p, mi);
     }
+    key_index_cleanup(&ix);
     slate_jpath_pop(p, m);
     return rv;
 }
@@ -544,7 +667,8 @@ int slate_report_parse(const char *text, size_t len, slate_report **out, slate_d
     const char *service, *cluster, *instance, *address;
     double start = 0, end = 0;
     int bad = 0;
-    rv = get_name(root, "service", 1, &service, &p, d) | get_name(root, "cluster", 1, &cluster, &p, d) |
+    rv = get_name(root, "service", 1, &service, &p, d) |
+         get_name(root, "cluster", 1, &cluster, &p, d) |
          get_name(root, "instance", 1, &instance, &p, d) |
          get_name(root, "address", 0, &address, &p, d);
     const cJSON *win = slate_json_get_object(root, "window", SLATE_JSON_REQUIRED, &p, d, E, &bad);
@@ -554,8 +678,8 @@ int slate_report_parse(const char *text, size_t len, slate_report **out, slate_d
         rv = E;
     } else {
         size_t m = slate_jpath_push_key(&p, "window");
-        rv |= slate_json_get_number(win, "start_ms", SLATE_JSON_REQUIRED, 0, MAX_EXACT - 1,
-                                    &start, &p, d, E) |
+        rv |= slate_json_get_number(win, "start_ms", SLATE_JSON_REQUIRED, 0, MAX_EXACT - 1, &start,
+                                    &p, d, E) |
               slate_json_get_number(win, "end_ms", SLATE_JSON_REQUIRED, 0, MAX_EXACT - 1, &end, &p,
                                     d, E);
         if (rv == SLATE_OK && (start != floor(start) || end != floor(end))) {
