@@ -1,4 +1,5 @@
-/* The HTTP/1.1 proxy; see proxy.h for what it does. */
+/* The HTTP/1.1 proxy, and the parts HTTP/2 shares with it (h2_int.h); see
+ * proxy.h for what it does. */
 #include "sidecar/proxy.h"
 
 #include <arpa/inet.h>
@@ -21,6 +22,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "sidecar/h2_int.h"
 #include "sidecar/trace.h"
 
 /* ---- headers ---------------------------------------------------------------------- */
@@ -116,15 +118,7 @@ typedef struct upstream upstream;
 typedef struct exchange exchange;
 typedef struct downstream downstream;
 
-typedef struct endpoint {
-    char host[64];
-    uint16_t port;
-    int service, cluster;
-    unsigned outstanding;
-    unsigned consecutive_failures;
-    double ejected_until_us;
-    upstream *idle; /* kept-alive connections */
-} endpoint;
+typedef slate_px_endpoint endpoint;
 
 struct upstream {
     slate_proxy *p;
@@ -143,13 +137,7 @@ struct upstream {
 struct exchange {
     downstream *d;
     upstream *u;
-    endpoint *ep;
-    int inbound;
-    int klass, dst_service, dst_cluster, ingress;
-    char trace[33];
-    int has_trace;
-    slate_sc_active *active;
-    double start_us;
+    slate_px_route route; /* destination, class, trace, endpoint (route.ep) */
     enum http_method method;
     slate_buf head; /* the request head as sent upstream (kept for a retry) */
     int req_chunked, req_complete;
@@ -171,6 +159,7 @@ struct downstream {
     char *url;
     exchange *ex;
     int keepalive;
+    int protocol_known; /* the first bytes were checked for the HTTP/2 preface */
     int closing;   /* close once the output is flushed */
     int in_parse;  /* inside http_parser_execute: do not free */
     int dead;      /* freed when in_parse drops */
@@ -191,6 +180,7 @@ struct slate_proxy {
     int draining;
     slate_proxy_stats stats;
     http_parser_settings req_settings, resp_settings;
+    slate_h2 *h2; /* downstream connections that began with the HTTP/2 preface */
 };
 
 double slate_proxy_now_us(void)
@@ -203,7 +193,7 @@ double slate_proxy_now_us(void)
 /* A proxy writes a response head and body as they come: without this,
  * Nagle's algorithm holds the second small write for the peer's delayed
  * ACK (40 ms on Linux). */
-static void no_delay(evutil_socket_t fd)
+void slate_px_no_delay(evutil_socket_t fd)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -305,12 +295,11 @@ static void downstream_free(downstream *d)
         exchange *x = d->ex;
         if (x->u) {
             x->u->ex = NULL;
-            x->ep->outstanding--;
+            x->route.ep->outstanding--;
             upstream_free(x->u); /* mid-response: the connection is unusable */
         }
-        if (x->inbound)
-            slate_sc_tel_inbound_end(p->tel, x->active, x->klass, 0, x->ingress, x->start_us,
-                                     slate_proxy_now_us());
+        if (x->route.inbound)
+            slate_px_account(p, &x->route, 0, 0, 0);
         p->inflight--;
         exchange_free(x);
     }
@@ -346,18 +335,12 @@ static void fail_exchange(exchange *x, int code, const char *reason, const char 
 {
     downstream *d = x->d;
     slate_proxy *p = d->p;
-    double now = slate_proxy_now_us();
-    if (x->inbound)
-        slate_sc_tel_inbound_end(p->tel, x->active, x->klass, 0, x->ingress, x->start_us, now);
-    else
-        slate_sc_tel_outbound(p->tel, x->klass, x->dst_service, x->dst_cluster, 0,
-                              x->req_body_bytes, 0, x->has_trace ? x->trace : NULL, x->start_us,
-                              now);
+    slate_px_account(p, &x->route, 0, x->req_body_bytes, 0);
     if (x->u) {
         x->u->ex = NULL;
         upstream_free(x->u);
         x->u = NULL;
-        x->ep->outstanding--;
+        x->route.ep->outstanding--;
     }
     d->ex = NULL;
     p->inflight--;
@@ -376,16 +359,57 @@ static int idempotent(enum http_method m)
            m == HTTP_OPTIONS;
 }
 
+void slate_px_endpoint_eject(slate_proxy *p, endpoint *ep)
+{
+    ep->consecutive_failures++;
+    /* A refused or reset connection ejects at once; the Istio-like count of
+     * 5 consecutive errors applies to error responses (see
+     * slate_px_endpoint_result). */
+    ep->ejected_until_us = slate_proxy_now_us() + SLATE_PROXY_EJECT_MS * 1e3;
+    p->stats.ejections++;
+}
+
+void slate_px_endpoint_result(slate_proxy *p, endpoint *ep, int status)
+{
+    if (status >= 500) {
+        if (++ep->consecutive_failures >= 5) {
+            ep->ejected_until_us = slate_proxy_now_us() + SLATE_PROXY_EJECT_MS * 1e3;
+            p->stats.ejections++;
+        }
+    } else {
+        ep->consecutive_failures = 0;
+    }
+}
+
+endpoint *slate_px_retry_endpoint(slate_proxy *p, const slate_px_route *r, const endpoint *avoid)
+{
+    if (r->inbound)
+        return NULL; /* one local app: nowhere else to go */
+    /* Another cluster by the table's weights, or another endpoint. */
+    int cluster = slate_sc_pick_cluster(p->table, p->cfg.t, p->cfg.cluster, r->klass,
+                                        r->dst_service, slate_rng_uniform(&p->rng));
+    endpoint *next = choose_endpoint(p, r->dst_service, cluster, avoid);
+    for (size_t b = 0; !next && b < p->cfg.t->n_clusters; b++)
+        if (slate_topology_deployment(p->cfg.t, r->dst_service, (int)b))
+            next = choose_endpoint(p, r->dst_service, (int)b, avoid);
+    return next;
+}
+
+int slate_px_idempotent(const char *method)
+{
+    static const char *const names[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"};
+    for (size_t i = 0; method && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(method, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* The upstream failed before a response started: retry or 502/504. */
 static void upstream_failed(exchange *x, int timeout)
 {
     slate_proxy *p = x->d->p;
-    endpoint *ep = x->ep;
-    ep->consecutive_failures++;
-    /* A refused or reset connection ejects at once; the Istio-like count of
-     * 5 consecutive errors applies to error responses (see finish). */
-    ep->ejected_until_us = slate_proxy_now_us() + SLATE_PROXY_EJECT_MS * 1e3;
-    p->stats.ejections++;
+    endpoint *ep = x->route.ep;
+    slate_px_endpoint_eject(p, ep);
     if (x->u) {
         x->u->ex = NULL;
         upstream_free(x->u);
@@ -396,21 +420,10 @@ static void upstream_failed(exchange *x, int timeout)
         x->retried = 1;
         x->failed = ep;
         p->stats.retries++;
-        /* Another cluster by the table's weights, or another endpoint. */
-        int cluster = x->inbound ? p->cfg.cluster
-                                 : slate_sc_pick_cluster(p->table, p->cfg.t, p->cfg.cluster,
-                                                         x->klass, x->dst_service,
-                                                         slate_rng_uniform(&p->rng));
-        endpoint *next = NULL;
-        if (!x->inbound) {
-            next = choose_endpoint(p, x->dst_service, cluster, ep);
-            for (size_t b = 0; !next && b < p->cfg.t->n_clusters; b++)
-                if (slate_topology_deployment(p->cfg.t, x->dst_service, (int)b))
-                    next = choose_endpoint(p, x->dst_service, (int)b, ep);
-        }
+        endpoint *next = slate_px_retry_endpoint(p, &x->route, ep);
         if (next) {
-            x->ep = next;
-            x->dst_cluster = next->cluster;
+            x->route.ep = next;
+            x->route.dst_cluster = next->cluster;
             start_upstream(x);
             return;
         }
@@ -512,36 +525,12 @@ static void finish(exchange *x)
     downstream *d = x->d;
     slate_proxy *p = d->p;
     upstream *u = x->u;
-    double now = slate_proxy_now_us();
     if (x->resp_chunked_out)
         evbuffer_add(bufferevent_get_output(d->bev), "0\r\n\r\n", 5);
-    if (x->inbound)
-        slate_sc_tel_inbound_end(p->tel, x->active, x->klass, x->status, x->ingress, x->start_us,
-                                 now);
-    else
-        slate_sc_tel_outbound(p->tel, x->klass, x->dst_service, x->dst_cluster, x->status,
-                              x->req_body_bytes, x->resp_body_bytes,
-                              x->has_trace ? x->trace : NULL, x->start_us, now);
-    if (!x->inbound && x->dst_cluster >= 0 && x->dst_cluster != p->cfg.cluster) {
-        uint64_t bytes = x->req_body_bytes + x->resp_body_bytes;
-        p->stats.cross_cluster_bytes += bytes;
-        /* Both directions priced from this cluster's side, as the egress
-         * matrix's rows are senders: requests leave here, responses leave there. */
-        p->stats.egress_usd +=
-            ((double)x->req_body_bytes * slate_topology_egress(p->cfg.t, p->cfg.cluster, x->dst_cluster) +
-             (double)x->resp_body_bytes * slate_topology_egress(p->cfg.t, x->dst_cluster, p->cfg.cluster)) /
-            1e9;
-    }
-    endpoint *ep = x->ep;
+    slate_px_account(p, &x->route, x->status, x->req_body_bytes, x->resp_body_bytes);
+    endpoint *ep = x->route.ep;
     ep->outstanding--;
-    if (x->status >= 500) {
-        if (++ep->consecutive_failures >= 5) {
-            ep->ejected_until_us = now + SLATE_PROXY_EJECT_MS * 1e3;
-            p->stats.ejections++;
-        }
-    } else {
-        ep->consecutive_failures = 0;
-    }
+    slate_px_endpoint_result(p, ep, x->status);
     u->ex = NULL;
     if (u->keepalive && x->req_complete) {
         /* Back to the pool, ready for the next request. */
@@ -669,7 +658,7 @@ static void send_head(exchange *x)
 static void connect_upstream(exchange *x)
 {
     slate_proxy *p = x->d->p;
-    endpoint *ep = x->ep;
+    endpoint *ep = x->route.ep;
     ep->outstanding++;
     upstream *u = ep->idle;
     if (u) {
@@ -703,7 +692,7 @@ static void connect_upstream(exchange *x)
             upstream_failed(x, 0);
             return;
         }
-        no_delay(bufferevent_getfd(u->bev));
+        slate_px_no_delay(bufferevent_getfd(u->bev));
     }
     u->ex = x;
     x->u = u;
@@ -725,9 +714,7 @@ static void on_wan_delay(evutil_socket_t fd, short what, void *arg)
 static void start_upstream(exchange *x)
 {
     slate_proxy *p = x->d->p;
-    double rtt = 0;
-    if (p->cfg.emulate_wan && x->dst_cluster != p->cfg.cluster && x->dst_cluster >= 0)
-        rtt = slate_topology_rtt_ms(p->cfg.t, p->cfg.cluster, x->dst_cluster);
+    double rtt = slate_px_wan_delay_ms(p, x->route.dst_cluster);
     if (rtt > 0 && !x->delay) {
         /* EMULATION ONLY: both directions' one-way delay, before the send. */
         x->delay = evtimer_new(p->base, on_wan_delay, x);
@@ -761,32 +748,134 @@ static int req_on_value(http_parser *hp, const char *at, size_t len)
     return headers_value(&d->hdrs, at, len);
 }
 
-/* The destination service of an outbound request: the URL's host (proxy
- * form) or Host, its first DNS label, without a port. */
-static int dst_service_of(const slate_proxy *p, const downstream *d, char *path, size_t path_cap)
+/* Splits a request-target into the host it names (absolute form, as an
+ * HTTP_PROXY client sends it; "" for origin form) and its origin-form path.
+ * Either output may be NULL. */
+static void split_target(const char *url, char *host, size_t host_cap, char *path, size_t path_cap)
 {
-    const char *url = d->url ? d->url : "/";
-    char host[SLATE_TOPO_MAX_NAME + 1] = "";
     struct http_parser_url pu;
     http_parser_url_init(&pu);
-    snprintf(path, path_cap, "%s", url);
-    if (url[0] != '/' && http_parser_parse_url(url, strlen(url), 0, &pu) == 0 &&
-        (pu.field_set & (1 << UF_HOST))) {
-        size_t n = pu.field_data[UF_HOST].len < SLATE_TOPO_MAX_NAME ? pu.field_data[UF_HOST].len
-                                                                    : SLATE_TOPO_MAX_NAME;
+    if (host)
+        host[0] = '\0';
+    if (path)
+        snprintf(path, path_cap, "%s", url);
+    if (url[0] == '/' || http_parser_parse_url(url, strlen(url), 0, &pu) != 0 ||
+        !(pu.field_set & (1 << UF_HOST)))
+        return;
+    if (host) {
+        size_t n = pu.field_data[UF_HOST].len < host_cap - 1 ? pu.field_data[UF_HOST].len
+                                                             : host_cap - 1;
         memcpy(host, url + pu.field_data[UF_HOST].off, n);
         host[n] = '\0';
+    }
+    if (path) {
         if (pu.field_set & (1 << UF_PATH))
             snprintf(path, path_cap, "%s", url + pu.field_data[UF_PATH].off);
         else
             snprintf(path, path_cap, "/");
-    } else {
-        const char *h = headers_get(&d->hdrs, "host");
-        if (h)
-            snprintf(host, sizeof(host), "%s", h);
     }
+}
+
+/* The destination service of an outbound request: the URL's host (proxy
+ * form) or Host/:authority, its first DNS label, without a port. */
+static int dst_service_of(const slate_proxy *p, const char *url, const char *authority)
+{
+    char host[SLATE_TOPO_MAX_NAME + 1] = "";
+    split_target(url, host, sizeof(host), NULL, 0);
+    if (!host[0] && authority)
+        snprintf(host, sizeof(host), "%s", authority);
     host[strcspn(host, ".:")] = '\0';
     return host[0] ? slate_topology_find_service(p->cfg.t, host) : -1;
+}
+
+int slate_px_route_request(slate_proxy *p, int inbound, const slate_px_request *rq,
+                           slate_px_route *r, const char **why)
+{
+    memset(r, 0, sizeof(*r));
+    r->inbound = inbound;
+    r->klass = -1;
+    r->dst_service = r->dst_cluster = -1;
+    r->start_us = slate_proxy_now_us();
+    const char *target = rq->target ? rq->target : "/";
+    char klass[SLATE_TOPO_MAX_NAME + 1];
+    if (rq->baggage && slate_baggage_class(rq->baggage, klass, sizeof(klass)) == 0)
+        r->klass = slate_topology_find_class(p->cfg.t, klass);
+    r->has_trace = rq->traceparent && slate_traceparent_parse(rq->traceparent, r->trace) == 0;
+    if (inbound) {
+        p->stats.requests_in++;
+        if (r->klass < 0 && p->cfg.service >= 0) {
+            r->klass = slate_topology_classify(p->cfg.t, p->cfg.service,
+                                               rq->method ? rq->method : "GET", target);
+            int root =
+                r->klass >= 0 && p->cfg.t->classes[r->klass].nodes[0].service == p->cfg.service;
+            if (root) {
+                r->ingress = 1;
+                snprintf(r->class_baggage, sizeof(r->class_baggage), "slate-class=%s",
+                         p->cfg.t->classes[r->klass].name);
+            }
+        }
+        if (!r->has_trace) {
+            /* Continue a B3 trace when one came in, else start one. */
+            if (slate_b3_trace_id(rq->b3, rq->x_b3_traceid, r->trace) == 0)
+                slate_traceparent_continue(&p->rng, r->trace, r->add_traceparent);
+            else
+                slate_traceparent_new(&p->rng, r->add_traceparent, r->trace);
+            r->has_trace = 1;
+        }
+        r->dst_service = p->cfg.service;
+        r->dst_cluster = p->cfg.cluster;
+        char app[96];
+        snprintf(app, sizeof(app), "%s:%u", p->cfg.app_host, p->cfg.app_port);
+        r->ep = endpoint_get(p, app, p->cfg.service, p->cfg.cluster);
+        r->active = slate_sc_tel_inbound_begin(p->tel, r->klass, r->trace, r->start_us);
+    } else {
+        p->stats.requests_out++;
+        r->dst_service = dst_service_of(p, target, rq->authority);
+        if (r->dst_service < 0) {
+            *why = "unknown destination service";
+            return 502;
+        }
+        r->dst_cluster = slate_sc_pick_cluster(p->table, p->cfg.t, p->cfg.cluster, r->klass,
+                                               r->dst_service, slate_rng_uniform(&p->rng));
+        r->ep = r->dst_cluster >= 0 ? choose_endpoint(p, r->dst_service, r->dst_cluster, NULL)
+                                    : NULL;
+        if (!r->ep) {
+            /* The chosen cluster has nothing healthy: any deployed one. */
+            for (size_t b = 0; !r->ep && b < p->cfg.t->n_clusters; b++)
+                if (slate_topology_deployment(p->cfg.t, r->dst_service, (int)b))
+                    r->ep = choose_endpoint(p, r->dst_service, (int)b, NULL);
+            if (r->ep)
+                r->dst_cluster = r->ep->cluster;
+        }
+    }
+    if (!r->ep) {
+        *why = "no healthy endpoint for the destination";
+        return 503;
+    }
+    return 0;
+}
+
+void slate_px_account(slate_proxy *p, const slate_px_route *r, int status, uint64_t request_bytes,
+                      uint64_t response_bytes)
+{
+    double now = slate_proxy_now_us();
+    if (r->inbound) {
+        slate_sc_tel_inbound_end(p->tel, r->active, r->klass, status, r->ingress, r->start_us,
+                                 now);
+        return;
+    }
+    slate_sc_tel_outbound(p->tel, r->klass, r->dst_service, r->dst_cluster, status, request_bytes,
+                          response_bytes, r->has_trace ? r->trace : NULL, r->start_us, now);
+    if (status > 0 && r->dst_cluster >= 0 && r->dst_cluster != p->cfg.cluster) {
+        p->stats.cross_cluster_bytes += request_bytes + response_bytes;
+        /* Both directions priced from this cluster's side, as the egress
+         * matrix's rows are senders: requests leave here, responses leave there. */
+        p->stats.egress_usd +=
+            ((double)request_bytes * slate_topology_egress(p->cfg.t, p->cfg.cluster, r->dst_cluster) +
+             (double)response_bytes *
+                 slate_topology_egress(p->cfg.t, r->dst_cluster, p->cfg.cluster)) /
+            1e9;
+    }
 }
 
 static int req_on_headers_complete(http_parser *hp)
@@ -802,89 +891,47 @@ static int req_on_headers_complete(http_parser *hp)
         return -1;
     slate_buf_init(&x->head);
     x->d = d;
-    x->inbound = d->inbound;
     x->method = (enum http_method)hp->method;
-    x->start_us = slate_proxy_now_us();
-    x->klass = -1;
     x->req_chunked = (hp->flags & F_CHUNKED) != 0;
     d->keepalive = http_should_keep_alive(hp);
     d->ex = x;
     p->inflight++;
-    char path[SLATE_PROXY_MAX_URL + 1];
-    char klass[SLATE_TOPO_MAX_NAME + 1];
+    const char *url = d->url ? d->url : "/";
     const char *bag = headers_get(&d->hdrs, "baggage");
-    if (bag && slate_baggage_class(bag, klass, sizeof(klass)) == 0)
-        x->klass = slate_topology_find_class(p->cfg.t, klass);
-    const char *tp = headers_get(&d->hdrs, "traceparent");
-    x->has_trace = tp && slate_traceparent_parse(tp, x->trace) == 0;
-    char new_tp[56] = "", new_bag[SLATE_TOPO_MAX_NAME + 32] = "";
-    if (d->inbound) {
-        p->stats.requests_in++;
-        snprintf(path, sizeof(path), "%s", d->url ? d->url : "/");
-        if (x->klass < 0 && p->cfg.service >= 0) {
-            x->klass = slate_topology_classify(p->cfg.t, p->cfg.service,
-                                               http_method_str(x->method), path);
-            int root = x->klass >= 0 && p->cfg.t->classes[x->klass].nodes[0].service == p->cfg.service;
-            if (root) {
-                x->ingress = 1;
-                snprintf(new_bag, sizeof(new_bag), "slate-class=%s",
-                         p->cfg.t->classes[x->klass].name);
-            }
-        }
-        if (!x->has_trace) {
-            /* Continue a B3 trace when one came in, else start one. */
-            if (slate_b3_trace_id(headers_get(&d->hdrs, "b3"), headers_get(&d->hdrs, "x-b3-traceid"),
-                                  x->trace) == 0)
-                slate_traceparent_continue(&p->rng, x->trace, new_tp);
-            else
-                slate_traceparent_new(&p->rng, new_tp, x->trace);
-            x->has_trace = 1;
-        }
-        x->dst_service = p->cfg.service;
-        x->dst_cluster = p->cfg.cluster;
-        char app[96];
-        snprintf(app, sizeof(app), "%s:%u", p->cfg.app_host, p->cfg.app_port);
-        x->ep = endpoint_get(p, app, p->cfg.service, p->cfg.cluster);
-        x->active = slate_sc_tel_inbound_begin(p->tel, x->klass, x->trace, x->start_us);
-    } else {
-        p->stats.requests_out++;
-        x->dst_service = dst_service_of(p, d, path, sizeof(path));
-        if (x->dst_service < 0) {
-            fail_exchange(x, 502, "Bad Gateway", "unknown destination service");
-            return -1;
-        }
-        x->dst_cluster = slate_sc_pick_cluster(p->table, p->cfg.t, p->cfg.cluster, x->klass,
-                                               x->dst_service, slate_rng_uniform(&p->rng));
-        x->ep = x->dst_cluster >= 0 ? choose_endpoint(p, x->dst_service, x->dst_cluster, NULL)
-                                    : NULL;
-        if (!x->ep) {
-            /* The chosen cluster has nothing healthy: any deployed one. */
-            for (size_t b = 0; !x->ep && b < p->cfg.t->n_clusters; b++)
-                if (slate_topology_deployment(p->cfg.t, x->dst_service, (int)b))
-                    x->ep = choose_endpoint(p, x->dst_service, (int)b, NULL);
-            if (x->ep)
-                x->dst_cluster = x->ep->cluster;
-        }
-    }
-    if (!x->ep) {
-        fail_exchange(x, 503, "Service Unavailable", "no healthy endpoint for the destination");
+    slate_px_request rq = {.method = http_method_str(x->method),
+                           .target = url,
+                           .authority = headers_get(&d->hdrs, "host"),
+                           .baggage = bag,
+                           .traceparent = headers_get(&d->hdrs, "traceparent"),
+                           .b3 = headers_get(&d->hdrs, "b3"),
+                           .x_b3_traceid = headers_get(&d->hdrs, "x-b3-traceid")};
+    const char *why = NULL;
+    int code = slate_px_route_request(p, d->inbound, &rq, &x->route, &why);
+    if (code != 0) {
+        fail_exchange(x, code, code == 503 ? "Service Unavailable" : "Bad Gateway", why);
         return -1;
     }
+    const slate_px_route *r = &x->route;
+    char path[SLATE_PROXY_MAX_URL + 1];
+    if (d->inbound)
+        snprintf(path, sizeof(path), "%s", url);
+    else
+        split_target(url, NULL, 0, path, sizeof(path));
     /* The request head, origin-form, hop-by-hop headers replaced. */
     int rv = slate_buf_printf(&x->head, "%s %s HTTP/1.1\r\n", http_method_str(x->method), path);
     for (size_t i = 0; rv == SLATE_OK && i < d->hdrs.n; i++) {
         const header *h = &d->hdrs.v[i];
         if (!h->name || hop_by_hop(h->name))
             continue;
-        if (new_bag[0] && strcasecmp(h->name, "baggage") == 0)
+        if (r->class_baggage[0] && strcasecmp(h->name, "baggage") == 0)
             continue; /* re-added below with the class */
         rv = slate_buf_printf(&x->head, "%s: %s\r\n", h->name, h->value ? h->value : "");
     }
-    if (rv == SLATE_OK && new_bag[0])
-        rv = bag ? slate_buf_printf(&x->head, "baggage: %s,%s\r\n", new_bag, bag)
-                 : slate_buf_printf(&x->head, "baggage: %s\r\n", new_bag);
-    if (rv == SLATE_OK && new_tp[0])
-        rv = slate_buf_printf(&x->head, "traceparent: %s\r\n", new_tp);
+    if (rv == SLATE_OK && r->class_baggage[0])
+        rv = bag ? slate_buf_printf(&x->head, "baggage: %s,%s\r\n", r->class_baggage, bag)
+                 : slate_buf_printf(&x->head, "baggage: %s\r\n", r->class_baggage);
+    if (rv == SLATE_OK && r->add_traceparent[0])
+        rv = slate_buf_printf(&x->head, "traceparent: %s\r\n", r->add_traceparent);
     if (rv == SLATE_OK && x->req_chunked)
         rv = slate_buf_printf(&x->head, "Transfer-Encoding: chunked\r\n");
     if (rv == SLATE_OK)
@@ -957,10 +1004,36 @@ static int req_on_complete(http_parser *hp)
     return 0;
 }
 
+/* A connection's first bytes choose its protocol: the HTTP/2 client preface
+ * (h2c with prior knowledge) hands the connection to the HTTP/2 server, as
+ * is; anything else is HTTP/1.1. Returns 1 when |d| was handed over (and
+ * freed) or must wait for more bytes. */
+static int dispatch_protocol(downstream *d)
+{
+    struct evbuffer *in = bufferevent_get_input(d->bev);
+    size_t have = evbuffer_get_length(in);
+    size_t peek = have < SLATE_H2_PREFACE_LEN ? have : SLATE_H2_PREFACE_LEN;
+    int h2 = slate_h2_preface_match(evbuffer_pullup(in, (ev_ssize_t)peek), peek);
+    if (h2 == 0)
+        return 1; /* a prefix of the preface so far; the idle timeout bounds the wait */
+    d->protocol_known = 1;
+    if (h2 < 0)
+        return 0;
+    slate_proxy *p = d->p;
+    struct bufferevent *bev = d->bev;
+    int inbound = d->inbound;
+    d->bev = NULL;
+    downstream_free(d);
+    slate_h2_serve(p->h2, bev, inbound);
+    return 1;
+}
+
 static void down_process(downstream *d)
 {
     slate_proxy *p = d->p;
     struct evbuffer *in = bufferevent_get_input(d->bev);
+    if (!d->protocol_known && evbuffer_get_length(in) > 0 && dispatch_protocol(d))
+        return;
     d->in_parse = 1;
     while (!d->closing && !d->dead && evbuffer_get_length(in) > 0 &&
            HTTP_PARSER_ERRNO(&d->parser) == HPE_OK) {
@@ -1045,7 +1118,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     d->p = p;
     d->inbound = inbound;
-    no_delay(fd);
+    slate_px_no_delay(fd);
     d->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!d->bev) {
         evutil_closesocket(fd);
@@ -1089,6 +1162,11 @@ int slate_proxy_new(struct event_base *base, const slate_proxy_config *cfg, slat
         free(p);
         return SLATE_ERR_NOMEM;
     }
+    if (slate_h2_new(p, &p->h2) != SLATE_OK) {
+        free(p->eps);
+        free(p);
+        return SLATE_ERR_NOMEM;
+    }
     http_parser_settings_init(&p->req_settings);
     p->req_settings.on_url = req_on_url;
     p->req_settings.on_header_field = req_on_field;
@@ -1116,6 +1194,7 @@ void slate_proxy_free(slate_proxy *p)
             evconnlistener_free(p->listeners[i]);
     while (p->downs)
         downstream_free(p->downs);
+    slate_h2_free(p->h2); /* before the endpoints its upstream sessions point to */
     for (size_t i = 0; i < p->n_eps; i++)
         while (p->eps[i].idle) {
             upstream *u = p->eps[i].idle;
@@ -1166,6 +1245,7 @@ size_t slate_proxy_drain(slate_proxy *p)
     for (int i = 0; i < 2; i++)
         if (p->listeners[i])
             evconnlistener_disable(p->listeners[i]);
+    slate_h2_drain(p->h2);
     return p->inflight;
 }
 
@@ -1177,4 +1257,38 @@ size_t slate_proxy_inflight(const slate_proxy *p)
 slate_proxy_stats slate_proxy_stats_get(const slate_proxy *p)
 {
     return p->stats;
+}
+
+/* ---- shared with the HTTP/2 code (h2_int.h) ---------------------------------------- */
+
+int slate_px_hop_by_hop(const char *name)
+{
+    return hop_by_hop(name);
+}
+
+double slate_px_wan_delay_ms(const slate_proxy *p, int dst_cluster)
+{
+    if (!p->cfg.emulate_wan || dst_cluster < 0 || dst_cluster == p->cfg.cluster)
+        return 0;
+    return slate_topology_rtt_ms(p->cfg.t, p->cfg.cluster, dst_cluster);
+}
+
+struct event_base *slate_px_base(const slate_proxy *p)
+{
+    return p->base;
+}
+
+const slate_proxy_config *slate_px_config(const slate_proxy *p)
+{
+    return &p->cfg;
+}
+
+slate_proxy_stats *slate_px_stats(slate_proxy *p)
+{
+    return &p->stats;
+}
+
+void slate_px_inflight_add(slate_proxy *p, int delta)
+{
+    p->inflight = (size_t)((long long)p->inflight + delta);
 }

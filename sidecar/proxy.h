@@ -1,6 +1,6 @@
 /*
  * slate-sidecar's data plane (issue 5): an HTTP/1.1 proxy on libevent with
- * http-parser framing (no hand-written HTTP parser).
+ * http-parser framing (no hand-written HTTP parser), and h2c (nghttp2).
  *
  * Outbound listener (app -> sidecar): works as the app's HTTP_PROXY
  * (absolute-form URIs) and with origin-form requests whose Host names the
@@ -20,6 +20,23 @@
  * A failed upstream gives the client a 502/503/504 with a short reason;
  * idempotent requests without a body are retried once on another endpoint,
  * and an endpoint whose connection fails is ejected for a while.
+ *
+ * h2c with prior knowledge on the same ports (h2_server.c, h2_upstream.c):
+ * a connection whose first 24 bytes are the HTTP/2 client preface is served
+ * by an nghttp2 server session instead of http-parser. Each stream is routed
+ * exactly like an HTTP/1.1 request (`:authority` names the destination as
+ * Host does; class, trace, telemetry, retries and ejection are shared). The
+ * upstream side is h2c too: one multiplexed nghttp2 client session per
+ * upstream endpoint, opened with prior knowledge, so gRPC-style traffic and
+ * trailers pass through. An upstream that is not an h2c server (refuses the
+ * preface) gets the stream a 502 saying so; an HTTP/1.1-only app behind the
+ * inbound listener therefore needs HTTP/1.1 clients. Bodies stream under
+ * HTTP/2 flow control: windows reopen only as bytes are forwarded, so each
+ * stream buffers at most 256 KiB per direction and each connection 1 MiB.
+ * Pseudo-headers are kept, hop-by-hop headers dropped ("te: trailers"
+ * passes), trailers forwarded both ways. Invalid frames get a GOAWAY from
+ * nghttp2; each stream has the request timeout as an inactivity timeout;
+ * SIGTERM sends GOAWAY and lets the streams already begun finish.
  *
  * WAN emulation (testing only, --emulate-wan): a call to another cluster is
  * held back by that pair's RTT from the topology before it is sent, so one
