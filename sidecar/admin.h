@@ -1,7 +1,9 @@
 /*
  * The sidecar's admin port (issue 5, item 8), on libevent's evhttp server,
  * loopback by default: GET /healthz, /stats (JSON counters), /routes (the
- * current table and version), /metrics (Prometheus text 0.0.4).
+ * current table and version), /metrics (Prometheus text 0.0.4); span ingest
+ * (item 5): POST /api/v2/spans (Zipkin v2 JSON, 202) and POST /v1/traces
+ * (OTLP/HTTP JSON, 200), see span_ingest.h and slate_sc_tel_spans().
  */
 #ifndef SLATE_SIDECAR_ADMIN_H
 #define SLATE_SIDECAR_ADMIN_H
