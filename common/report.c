@@ -161,6 +161,10 @@ int slate_report_merge(slate_report *dst, const slate_report *src)
             return SLATE_ERR_NOMEM;
         /* A class new to dst was idle for dst's window. */
         double d_inflight = dst->n_inbound > before ? 0 : d->inflight_mean;
+        /* Merged: counted from here on, each side's estimate added (taken
+         * before ingress changes). */
+        d->arrivals = slate_report_inbound_demand(d) + slate_report_inbound_demand(s);
+        d->arrivals_counted = 1;
         d->count += s->count;
         d->ingress += s->ingress;
         d->errors += s->errors;
@@ -251,6 +255,8 @@ int slate_report_to_json(const slate_report *r, char **out, size_t *out_len)
              slate_json_attach(o, "class", cJSON_CreateString(e->klass)) &&
              slate_json_attach(o, "count", cJSON_CreateNumber((double)e->count)) &&
              slate_json_attach(o, "ingress", cJSON_CreateNumber((double)e->ingress)) &&
+             (!e->arrivals_counted ||
+              slate_json_attach(o, "arrivals", cJSON_CreateNumber((double)e->arrivals))) &&
              slate_json_attach(o, "errors", cJSON_CreateNumber((double)e->errors)) &&
              slate_json_attach(
                  o, "inflight_mean",
@@ -532,6 +538,7 @@ static int parse_inbound(slate_report *r, const cJSON *o, key_index *ix, slate_j
     int rv = SLATE_OK;
     if (get_count(o, "count", 1, &e->count, p, d) ||
         get_count(o, "ingress", 0, &e->ingress, p, d) ||
+        get_count(o, "arrivals", 0, &e->arrivals, p, d) ||
         get_count(o, "errors", 0, &e->errors, p, d) ||
         slate_json_get_number(o, "inflight_mean", 0, 0, 1e9, &inflight, p, d, E) ||
         parse_hist(o, "latency", &e->latency, p, d) ||
@@ -547,6 +554,7 @@ static int parse_inbound(slate_report *r, const cJSON *o, key_index *ix, slate_j
                        (unsigned long long)e->ingress, (unsigned long long)e->count);
         rv = E;
     }
+    e->arrivals_counted = cJSON_GetObjectItemCaseSensitive(o, "arrivals") != NULL;
     if (rv == SLATE_OK && e->latency.count != e->count) {
         slate_diag_add(d, E, p->buf, "latency.count (%llu) differs from count (%llu)",
                        (unsigned long long)e->latency.count, (unsigned long long)e->count);

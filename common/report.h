@@ -19,6 +19,14 @@
  *                                       system here (classified by this
  *                                       sidecar, no slate-class baggage came
  *                                       in): demand per (class, cluster)
+ *        "arrivals": 131,               optional (absent: the sender does not
+ *                                       count them; ingress stands in): requests
+ *                                       that entered the system here and
+ *                                       ARRIVED in the window, counted at
+ *                                       arrival (completed or not), so an
+ *                                       overloaded ingress shows its offered
+ *                                       load, not its throughput; may exceed
+ *                                       count
  *        "errors": 1,                   5xx or failed, included in count
  *        "inflight_mean": 2.5,          time-averaged requests in progress
  *        "latency": HIST,               inbound duration per request
@@ -65,6 +73,8 @@ typedef struct slate_report_inbound {
     char *klass; /* owned */
     uint64_t count;
     uint64_t ingress;
+    uint64_t arrivals;    /* see the wire form; valid when arrivals_counted */
+    int arrivals_counted; /* 1: the sender counts arrivals (sent on the wire) */
     uint64_t errors;
     double inflight_mean;
     slate_hist latency;
@@ -139,5 +149,12 @@ int slate_report_to_json(const slate_report *r, char **out, size_t *out_len);
  * untouched on failure.
  */
 int slate_report_parse(const char *text, size_t len, slate_report **out, slate_diag *d);
+
+/* The demand an inbound entry shows: its arrivals when counted, else its
+ * ingress completions. */
+static inline uint64_t slate_report_inbound_demand(const slate_report_inbound *e)
+{
+    return e->arrivals_counted ? e->arrivals : e->ingress;
+}
 
 #endif

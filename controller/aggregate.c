@@ -341,8 +341,10 @@ int slate_aggregator_add(slate_aggregator *a, const slate_report *r, int64_t now
         const slate_report_inbound *e = &r->inbound[i];
         int k = slate_topology_find_class(t, e->klass);
         const slate_class *c = &t->classes[k];
-        a->ingress[(size_t)k * nc + (size_t)cl] += e->ingress;
-        inst->ingress[k] += (double)e->ingress;
+        /* Demand from arrivals: completions alone cap an overloaded
+         * ingress at its throughput. */
+        a->ingress[(size_t)k * nc + (size_t)cl] += slate_report_inbound_demand(e);
+        inst->ingress[k] += (double)slate_report_inbound_demand(e);
         inst->work += (double)e->count * work_of(c, svc);
         int v = unique_node(c, svc);
         if (v >= 0)

@@ -44,9 +44,9 @@ typedef struct slate_observation {
     size_t n_classes, n_services, n_clusters;
     double period_s;        /* wall time the period covered */
     uint64_t reports;       /* accepted reports in the period */
-    double *demand_rps;     /* nk * nc: per reporting instance, its ingress requests
+    double *demand_rps;     /* nk * nc: per reporting instance, its ingress arrivals
                                over the time its reports cover, summed */
-    uint64_t ingress_total; /* sum of ingress counts (0: no demand observed) */
+    uint64_t ingress_total; /* sum of ingress arrivals (0: no demand observed) */
     double **calls_per_req; /* nk arrays of n_nodes: measured multiplicity of the
                                edge into node v; NaN where unknown (root, no
                                parent requests, ambiguous attribution) */

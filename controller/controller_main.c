@@ -30,6 +30,8 @@ static void usage(FILE *fp)
             "  --period-ms MS           control period (default 5000)\n"
             "  --damping STEP           move weights this fraction toward the optimum (0,1] (0.5)\n"
             "  --publish-threshold W    publish only when a weight moves by >= W (0.01)\n"
+            "  --min-gain G             slate: publish only a table predicted to cost a\n"
+            "                           fraction >= G less than the published one (0.02)\n"
             "  --instance-ttl-ms MS     forget sidecars silent this long (3 periods)\n"
             "  --no-learn               keep the given profiles; do not refit from reports\n"
             "  --route-ingress          let the LP move requests to another cluster's root\n"
@@ -155,6 +157,8 @@ int main(int argc, char **argv)
             cfg.period_ms = x;
         } else if (strcmp(a, "--damping") == 0 && parse_num(v, 1e-6, 1, &x) == 0) {
             cfg.damping_step = x;
+        } else if (strcmp(a, "--min-gain") == 0 && parse_num(v, 0, 1, &x) == 0) {
+            cfg.min_gain = x;
         } else if (strcmp(a, "--publish-threshold") == 0 && parse_num(v, 0, 1, &x) == 0) {
             cfg.publish_threshold = x;
         } else if (strcmp(a, "--instance-ttl-ms") == 0 && parse_num(v, 1, 86400000, &x) == 0) {

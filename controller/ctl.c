@@ -1,5 +1,6 @@
 /* slate-controller's shared state: topology changes and snapshots. */
 #include "controller/ctl.h"
+#include "controller/publish_gate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ void slate_ctl_config_init(slate_ctl_config *c)
     c->period_ms = 5000;
     c->damping_step = 0.5;
     c->publish_threshold = 0.01;
+    c->min_gain = SLATE_PUBLISH_MIN_GAIN_DEFAULT;
     c->instance_ttl_ms = 0; /* 0: three periods */
     c->learn = 1;
     c->pin_ingress = 1;
@@ -85,6 +87,7 @@ int slate_ctl_config_load(slate_ctl_config *c, const char *path, slate_diag *d)
          slate_json_get_number(root, "period_ms", 0, 10, 3600000, &c->period_ms, &p, d, E) |
          slate_json_get_number(root, "damping_step", 0, 1e-6, 1, &c->damping_step, &p, d, E) |
          slate_json_get_number(root, "publish_threshold", 0, 0, 1, &c->publish_threshold, &p, d, E) |
+         slate_json_get_number(root, "min_gain", 0, 0, 1, &c->min_gain, &p, d, E) |
          slate_json_get_number(root, "instance_ttl_ms", 0, 0, 86400000, &ttl, &p, d, E) |
          slate_json_get_bool(root, "learn", 0, &learn, &p, d, E) |
          slate_json_get_number(root, "max_body", 0, 1024, 1 << 30, &max_body, &p, d, E) |

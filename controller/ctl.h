@@ -41,6 +41,8 @@ typedef struct slate_ctl_config {
     double period_ms;          /* control period, default 5000 */
     double damping_step;       /* (0, 1], default 0.5 */
     double publish_threshold;  /* min weight change to publish, default 0.01 */
+    double min_gain;           /* slate: min predicted relative gain to publish
+                                  (publish_gate.h), default 0.02 */
     double instance_ttl_ms;    /* default 3 periods */
     int learn;                 /* 1: refit profiles from reports (default) */
     int pin_ingress;           /* 1 (default): the LP keeps each request's root service

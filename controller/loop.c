@@ -1,7 +1,8 @@
 /*
  * The control loop (issue 4, item 3): every period, on its own thread,
  *   aggregate -> learn -> warm re-solve (deadline below the period) -> damp
- *   -> publish a new version (persist, wake long-polls).
+ *   (slate: safe damping and the publish gate, publish_gate.h) -> publish a
+ *   new version (persist, wake long-polls).
  * It holds the ctl's mutex only to copy inputs out and to publish; the solve
  * runs on the loop's own copies, so the API never waits for the solver.
  */
@@ -16,22 +17,10 @@
 #include "controller/aggregate.h"
 #include "controller/ctl.h"
 #include "controller/damping.h"
+#include "controller/learner.h"
+#include "controller/publish_gate.h"
 #include "controller/solution_json.h"
 #include "sim/policy.h"
-
-/* Learning: per deployment, the last LEARN_WINDOWS (load, latency, weight)
- * samples; a refit needs LEARN_MIN_SAMPLES of them, each backed by at least
- * LEARN_MIN_REQUESTS requests, and slate_profile_fit's own condition of two
- * distinct load levels. Multiplicities need MULT_MIN_PARENTS parent requests. */
-#define LEARN_WINDOWS 32
-#define LEARN_MIN_SAMPLES 4
-#define LEARN_MIN_REQUESTS 10
-#define MULT_MIN_PARENTS 20
-
-typedef struct samples {
-    double rho[LEARN_WINDOWS], lat[LEARN_WINDOWS], w[LEARN_WINDOWS];
-    int n, head;
-} samples;
 
 typedef struct loop_state {
     uint64_t gen, profiles_gen;
@@ -39,7 +28,8 @@ typedef struct loop_state {
     slate_topology *view;   /* owned; t with the observed demand (policies, JSON) */
     slate_profile_set *prof; /* owned; current (prior or learned), borrows t */
     slate_optimizer *opt;   /* owned */
-    samples *learn;         /* ns * nc */
+    slate_optimizer_opts opts; /* the optimizer's, for the publish gate */
+    slate_learner *learner; /* owned */
     slate_policy_kind policy;
 } loop_state;
 
@@ -49,7 +39,7 @@ static void state_clear(loop_state *s)
     slate_profile_set_free(s->prof);
     slate_topology_free(s->view);
     slate_topology_free(s->t);
-    free(s->learn);
+    slate_learner_free(s->learner);
     memset(s, 0, sizeof(*s));
 }
 
@@ -82,18 +72,14 @@ static int rebuild(slate_ctl *c, loop_state *s)
         rv = slate_profile_set_new(s->t, &s->prof);
     if (rv == SLATE_OK)
         rv = copy_profiles(s->t, c->profiles, s->prof);
-    if (rv == SLATE_OK) {
-        s->learn = calloc(s->t->n_services * s->t->n_clusters + 1, sizeof(samples));
-        if (!s->learn)
-            rv = SLATE_ERR_NOMEM;
-    }
+    if (rv == SLATE_OK)
+        rv = slate_learner_new(s->t, &s->learner);
     if (rv == SLATE_OK && s->policy == SLATE_POLICY_SLATE) {
         slate_diag d;
         slate_diag_init(&d);
-        slate_optimizer_opts opts;
-        slate_optimizer_opts_init(&opts);
-        opts.pin_ingress = c->cfg.pin_ingress;
-        rv = slate_optimizer_new(s->t, s->prof, &opts, &s->opt, &d);
+        slate_optimizer_opts_init(&s->opts);
+        s->opts.pin_ingress = c->cfg.pin_ingress;
+        rv = slate_optimizer_new(s->t, s->prof, &s->opts, &s->opt, &d);
         if (rv != SLATE_OK && d.n)
             SLATE_ERROR("event=optimizer_build_failed path=%s msg=\"%s\"", d.entries[0].path,
                         d.entries[0].msg);
@@ -109,58 +95,26 @@ static int rebuild(slate_ctl *c, loop_state *s)
     return SLATE_OK;
 }
 
+typedef struct fit_ctx {
+    slate_ctl *c;
+    uint64_t gen;
+} fit_ctx;
+
+/* Shows what was learned in GET /v1/profiles (same topology only). */
+static void publish_fit(void *ctx, int sv, int b, const slate_profile *fit)
+{
+    fit_ctx *f = ctx;
+    pthread_mutex_lock(&f->c->mu);
+    if (f->c->topology_gen == f->gen)
+        slate_profile_set_put(f->c->profiles, sv, b, fit);
+    pthread_mutex_unlock(&f->c->mu);
+}
+
 /* Applies the observed demand and multiplicities; feeds and refits profiles. */
 static void apply_observation(slate_ctl *c, loop_state *s, const slate_observation *o)
 {
-    const slate_topology *t = s->t;
-    size_t nc = t->n_clusters;
-    if (o->ingress_total > 0) {
-        for (size_t k = 0; k < t->n_classes; k++)
-            for (size_t a = 0; a < nc; a++) {
-                double rps = o->demand_rps[k * nc + a];
-                slate_topology_set_demand(s->view, (int)k, (int)a, rps);
-                if (s->opt)
-                    slate_optimizer_set_demand(s->opt, (int)k, (int)a, rps);
-            }
-    }
-    for (size_t k = 0; s->opt && k < t->n_classes; k++)
-        for (size_t v = 1; v < t->classes[k].n_nodes; v++)
-            if (o->parent_requests[k][v] >= MULT_MIN_PARENTS && isfinite(o->calls_per_req[k][v]))
-                slate_optimizer_set_count(s->opt, (int)k, (int)v, o->calls_per_req[k][v]);
-    if (!c->cfg.learn)
-        return;
-    for (size_t sv = 0; sv < t->n_services; sv++)
-        for (size_t d = 0; d < t->services[sv].n_deployments; d++) {
-            size_t b = (size_t)t->services[sv].deployments[d].cluster, i = sv * nc + b;
-            if (o->requests[i] < LEARN_MIN_REQUESTS || !isfinite(o->self_ms[i]))
-                continue;
-            samples *h = &s->learn[i];
-            /* Latency per work unit: the profiles describe one unit of work. */
-            double work = o->mean_work[i] > 0 ? o->mean_work[i] : 1;
-            h->rho[h->head] = o->load_work_rps[i];
-            h->lat[h->head] = o->self_ms[i] / work;
-            h->w[h->head] = (double)o->requests[i];
-            h->head = (h->head + 1) % LEARN_WINDOWS;
-            if (h->n < LEARN_WINDOWS)
-                h->n++;
-            if (h->n < LEARN_MIN_SAMPLES)
-                continue;
-            const slate_profile *prior = slate_profile_set_get(s->prof, (int)sv, (int)b);
-            slate_profile fit;
-            if (!prior || slate_profile_fit(h->rho, h->lat, h->w, (size_t)h->n, prior->mu_rps, 3,
-                                            &fit) != SLATE_OK ||
-                slate_profile_validate(&fit, NULL) != SLATE_OK)
-                continue;
-            if (slate_profile_set_put(s->prof, (int)sv, (int)b, &fit) != SLATE_OK)
-                continue;
-            if (s->opt)
-                slate_optimizer_set_profile(s->opt, (int)sv, (int)b, &fit);
-            /* Show what was learned in GET /v1/profiles (same topology only). */
-            pthread_mutex_lock(&c->mu);
-            if (c->topology_gen == s->gen)
-                slate_profile_set_put(c->profiles, (int)sv, (int)b, &fit);
-            pthread_mutex_unlock(&c->mu);
-        }
+    fit_ctx f = {c, s->gen};
+    slate_learner_apply(s->learner, o, c->cfg.learn, s->view, s->prof, s->opt, publish_fit, &f);
 }
 
 static void record_solve(slate_ctl *c, double seconds, const slate_solution *sol, int ok)
@@ -221,7 +175,7 @@ static void run_period(slate_ctl *c, loop_state *s)
         if (rv == SLATE_OK)
             rv = slate_solution_new(s->view, &eval);
         if (rv == SLATE_OK)
-            rv = slate_policy_flows(s->view, optimum, eval);
+            rv = slate_route_table_flows(s->view, optimum, eval);
         if (rv == SLATE_OK)
             rv = slate_solution_evaluate(s->view, s->prof, 0.95, eval);
         if (rv == SLATE_OK) {
@@ -244,10 +198,20 @@ static void run_period(slate_ctl *c, loop_state *s)
     slate_snapshot *pub = slate_ctl_acquire(c);
     int same_topology = pub && pub->topology_gen == s->gen &&
                         pub->table->n_clusters == optimum->n_clusters;
-    double change = 1;
-    rv = slate_route_table_damp(same_topology ? pub->table : NULL, optimum, c->cfg.damping_step,
-                                &next, &change);
-    int publish = rv == SLATE_OK && (!same_topology || change >= c->cfg.publish_threshold);
+    double change = 1, gain = NAN;
+    const slate_route_table *prev = same_topology ? pub->table : NULL;
+    if (s->policy == SLATE_POLICY_SLATE) {
+        /* Never hold an overload the optimum removes; publish only a
+         * predicted gain (publish_gate.h). */
+        rv = slate_route_table_damp_safe(s->view, s->prof, &s->opts, prev, optimum,
+                                         c->cfg.damping_step, &next, &change, NULL);
+        if (rv == SLATE_OK && prev)
+            rv = slate_publish_gain(s->view, s->prof, &s->opts, prev, next, &gain);
+    } else {
+        rv = slate_route_table_damp(prev, optimum, c->cfg.damping_step, &next, &change);
+    }
+    int publish = rv == SLATE_OK && (!prev || (change >= c->cfg.publish_threshold &&
+                                               !(gain < c->cfg.min_gain)));
     slate_ctl_release(c, pub);
     if (!publish)
         goto out;
@@ -265,8 +229,8 @@ static void run_period(slate_ctl *c, loop_state *s)
     snap->table->version = snap->version;
     pthread_mutex_unlock(&c->mu);
     slate_ctl_publish(c, snap);
-    SLATE_INFO("event=published version=%llu max_change=%.4f solve_ms=%.2f",
-               (unsigned long long)snap->version, change, slate_ctl_now_ms() - t0);
+    SLATE_INFO("event=published version=%llu max_change=%.4f gain=%.4f solve_ms=%.2f",
+               (unsigned long long)snap->version, change, gain, slate_ctl_now_ms() - t0);
     if (c->cfg.state_dir) {
         slate_snapshot *cur = slate_ctl_acquire(c);
         int srv = slate_ctl_store_save(c, cur);
@@ -324,7 +288,7 @@ static void *loop_main(void *arg)
                         slate_optimizer_set_profile(s.opt, (int)sv, b,
                                                     slate_profile_set_get(s.prof, (int)sv, b));
                     }
-                memset(s.learn, 0, s.t->n_services * s.t->n_clusters * sizeof(samples));
+                slate_learner_reset(s.learner);
             }
             s.profiles_gen = c->profiles_gen;
         }

@@ -73,4 +73,24 @@ int slate_route_table_to_json(const slate_route_table *rt, const slate_topology 
                               const char *cluster, const char *service, int pretty,
                               char **out);
 
+/*
+ * Routes -> flows: propagates the demand in |t| top-down through every call
+ * tree with |rt|'s weights (the default policy where |rt| has no rule for a
+ * key) into |sol|'s flows (overwritten). The root's source is the ingress
+ * cluster with source service -1; a node's inflow from cluster a is
+ * count * the flow its parent received in a. Flow is conserved exactly.
+ * |sol| must be shaped for |t| (slate_solution_new). Returns SLATE_OK or
+ * SLATE_ERR_INVALID_ARG.
+ */
+int slate_route_table_flows(const slate_topology *t, const slate_route_table *rt,
+                            slate_solution *sol);
+
+/*
+ * Requests/s that node |v| of class |k| receives from source cluster |a|:
+ * the demand entering at |a| for the root, else count * the flow the parent
+ * received in |a| (from any source), which must already be in |sol|.
+ */
+double slate_solution_node_inflow(const slate_topology *t, const slate_solution *sol, int k, int v,
+                                  int a);
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/hist.h"
 #include "sim/des.h"
 
 /* Histogram: bucket i holds latencies in [HIST_MIN_MS * G^i, HIST_MIN_MS * G^(i+1)). */
@@ -35,6 +36,8 @@ typedef struct call {
     int parent;               /* call index; -1 for a request's root call */
     int root;                 /* the request's root call */
     double t_issue;           /* s: when the caller issued it (root: ingress arrival) */
+    double t_arrive;          /* s: when it reached the callee's queue */
+    double t_work_done;       /* s: when the callee's own work ended */
     int pending;              /* child calls outstanding */
     int child_pos;            /* sequential children: the current child (position) */
     int reps_left;            /* sequential children: calls of it still to make */
@@ -64,6 +67,27 @@ typedef struct hist {
     double sum_ms;
     uint32_t *bucket; /* HIST_BUCKETS, allocated at the first sample */
 } hist;
+
+/* What the sidecar of a deployment would count in the current window, per
+ * call-tree node: inbound at the callee, outbound (per destination cluster)
+ * at the caller. Histograms are allocated at their first value. */
+typedef struct tel_inbound {
+    uint64_t count, ingress, arrivals; /* arrivals: ingress requests counted at arrival */
+    slate_hist *latency, *self_time; /* owned */
+} tel_inbound;
+
+typedef struct tel_outbound {
+    uint64_t count, request_bytes, response_bytes;
+    slate_hist *latency; /* owned */
+} tel_outbound;
+
+struct telemetry {
+    size_t *node_base;     /* nk: index of class k's node 0 in the flat node numbering */
+    size_t n_nodes;        /* all classes' nodes */
+    tel_inbound *in;       /* n_nodes * nc: [node][serving cluster] */
+    tel_outbound *out;     /* n_nodes * nc * nc: [node][caller cluster][callee cluster] */
+    double window_start_s; /* the open window's start */
+};
 
 struct slate_des {
     const slate_topology *t; /* borrowed for call trees and names only */
@@ -100,6 +124,8 @@ struct slate_des {
     size_t tl_n;
     uint64_t *tl_count;
     double *tl_sum_ms, *tl_egress_usd;
+    /* Telemetry (slate_des_telemetry_enable): NULL when off. */
+    struct telemetry *tel;
 };
 
 /* ---- PRNG: xoshiro256**, seeded through splitmix64 --------------------------------- */
@@ -257,10 +283,27 @@ static void build_cum(slate_des *d, const slate_route_table *rt)
     }
 }
 
+static void tel_free(struct telemetry *tel, size_t nc)
+{
+    if (tel == NULL)
+        return;
+    for (size_t i = 0; tel->in != NULL && i < tel->n_nodes * nc; i++) {
+        free(tel->in[i].latency);
+        free(tel->in[i].self_time);
+    }
+    for (size_t i = 0; tel->out != NULL && i < tel->n_nodes * nc * nc; i++)
+        free(tel->out[i].latency);
+    free(tel->in);
+    free(tel->out);
+    free(tel->node_base);
+    free(tel);
+}
+
 void slate_des_free(slate_des *d)
 {
     if (d == NULL)
         return;
+    tel_free(d->tel, d->nc);
     if (d->cum != NULL)
         for (size_t k = 0; k < d->nk; k++)
             free(d->cum[k]);
@@ -603,11 +646,75 @@ static int issue_call(slate_des *d, int parent, int root, int k, int v, int a)
     return rv != SLATE_OK ? rv : ci;
 }
 
+/* ---- telemetry -------------------------------------------------------------------- */
+
+static uint64_t to_us(double s)
+{
+    double us = s * 1e6;
+    return us > 0 ? (uint64_t)llround(us) : 0;
+}
+
+static int tel_hist_record(slate_hist **h, double s)
+{
+    if (*h == NULL && (*h = calloc(1, sizeof(**h))) == NULL)
+        return SLATE_ERR_NOMEM;
+    slate_hist_record(*h, to_us(s));
+    return SLATE_OK;
+}
+
+static tel_inbound *tel_in(slate_des *d, const call *c, int cluster)
+{
+    struct telemetry *tel = d->tel;
+    return &tel->in[(tel->node_base[c->k] + (size_t)c->v) * d->nc + (size_t)cluster];
+}
+
+/* A request entered the system at cluster c->src: the sidecar that sees it
+ * there is the root service's in that cluster (else, where none is
+ * deployed, the one that serves it), so demand is per ingress cluster
+ * whatever the ingress rule's weights. */
+static void tel_arrival(slate_des *d, const call *c)
+{
+    int s = d->t->classes[c->k].nodes[0].service;
+    int at = d->q[(size_t)s * d->nc + (size_t)c->src].deployed ? c->src : c->dst;
+    tel_in(d, c, at)->arrivals++;
+}
+
+/* The callee's sidecar: one inbound request, answered now. Its self-time is
+ * the time to the end of its own work: the child calls come after it. */
+static int tel_inbound_record(slate_des *d, const call *c)
+{
+    tel_inbound *e = tel_in(d, c, c->dst);
+    e->count++;
+    /* Completed where they entered (arrivals above count every entry). */
+    e->ingress += c->parent < 0 && c->src == c->dst ? 1 : 0;
+    int rv = tel_hist_record(&e->latency, d->now - c->t_arrive);
+    return rv != SLATE_OK ? rv : tel_hist_record(&e->self_time, c->t_work_done - c->t_arrive);
+}
+
+/* The caller's sidecar: one outbound call, its answer received now. */
+static int tel_outbound_record(slate_des *d, const call *c)
+{
+    struct telemetry *tel = d->tel;
+    const slate_call_node *n = &d->t->classes[c->k].nodes[c->v];
+    size_t i = ((tel->node_base[c->k] + (size_t)c->v) * d->nc + (size_t)c->src) * d->nc +
+               (size_t)c->dst;
+    tel_outbound *e = &tel->out[i];
+    e->count++;
+    e->request_bytes += (uint64_t)llround(n->request_bytes);
+    e->response_bytes += (uint64_t)llround(n->response_bytes);
+    return tel_hist_record(&e->latency, d->now - c->t_issue);
+}
+
 /* The call's own work and children are done: the answer travels back. */
 static int complete_call(slate_des *d, int ci)
 {
     call *c = &d->calls[ci];
     const slate_call_node *n = &d->t->classes[c->k].nodes[c->v];
+    if (d->tel != NULL) {
+        int rv = tel_inbound_record(d, c);
+        if (rv != SLATE_OK)
+            return rv;
+    }
     if (in_window(d))
         d->egress_usd +=
             n->response_bytes * d->egress_usd_b[(size_t)c->dst * d->nc + (size_t)c->src];
@@ -718,11 +825,14 @@ static int on_arrival(slate_des *d, const event *e)
     if (ci < 0)
         return ci;
     d->calls[ci].measured = (unsigned char)measured;
+    if (d->tel != NULL)
+        tel_arrival(d, &d->calls[ci]);
     return schedule_arrival(d, e->idx);
 }
 
 static int on_call_arrive(slate_des *d, int ci)
 {
+    d->calls[ci].t_arrive = d->now;
     const call *c = &d->calls[ci];
     size_t qi = (size_t)d->t->classes[c->k].nodes[c->v].service * d->nc + (size_t)c->dst;
     squeue *q = &d->q[qi];
@@ -742,6 +852,7 @@ static int on_call_arrive(slate_des *d, int ci)
 
 static int on_service_done(slate_des *d, int ci)
 {
+    d->calls[ci].t_work_done = d->now;
     const call *c = &d->calls[ci];
     size_t qi = (size_t)d->t->classes[c->k].nodes[c->v].service * d->nc + (size_t)c->dst;
     squeue *q = &d->q[qi];
@@ -779,6 +890,11 @@ static int on_response(slate_des *d, int ci)
         d->ewma_t[pi] = d->now;
     }
     call_free(d, ci);
+    if (d->tel != NULL && c.parent >= 0) {
+        int rv = tel_outbound_record(d, &c);
+        if (rv != SLATE_OK)
+            return rv;
+    }
     if (c.parent < 0) {
         double ms = (d->now - c.t_issue) * 1000.0;
         size_t ti = tl_index(d, c.t_issue);
@@ -944,4 +1060,154 @@ int slate_des_result_get(const slate_des *d, slate_des_result **out)
     }
     *out = r;
     return SLATE_OK;
+}
+
+/* ---- telemetry windows ------------------------------------------------------------ */
+
+int slate_des_telemetry_enable(slate_des *d)
+{
+    if (d == NULL)
+        return SLATE_ERR_INVALID_ARG;
+    if (d->tel != NULL)
+        return SLATE_OK;
+    struct telemetry *tel = calloc(1, sizeof(*tel));
+    if (tel == NULL)
+        return SLATE_ERR_NOMEM;
+    tel->node_base = calloc(d->nk + 1, sizeof(size_t));
+    if (tel->node_base != NULL) {
+        for (size_t k = 0; k < d->nk; k++) {
+            tel->node_base[k] = tel->n_nodes;
+            tel->n_nodes += d->t->classes[k].n_nodes;
+        }
+        tel->in = calloc(tel->n_nodes * d->nc + 1, sizeof(tel_inbound));
+        tel->out = calloc(tel->n_nodes * d->nc * d->nc + 1, sizeof(tel_outbound));
+    }
+    if (tel->node_base == NULL || tel->in == NULL || tel->out == NULL) {
+        tel_free(tel, d->nc);
+        return SLATE_ERR_NOMEM;
+    }
+    tel->window_start_s = d->now;
+    d->tel = tel;
+    return SLATE_OK;
+}
+
+/* Adds node |v| of class |k|'s inbound counts at cluster |b| to |r|. */
+static int tel_put_inbound(slate_report *r, const char *klass, tel_inbound *e)
+{
+    slate_report_inbound *x = slate_report_inbound_get(r, klass);
+    if (x == NULL)
+        return SLATE_ERR_NOMEM;
+    x->count += e->count;
+    x->ingress += e->ingress;
+    x->arrivals += e->arrivals;
+    x->arrivals_counted = 1;
+    if (e->latency != NULL) { /* NULL until a request completed */
+        slate_hist_merge(&x->latency, e->latency);
+        slate_hist_merge(&x->self_time, e->self_time);
+    }
+    return SLATE_OK;
+}
+
+static int tel_put_outbound(slate_report *r, const char *klass, const char *dst_service,
+                            const char *dst_cluster, tel_outbound *e)
+{
+    slate_report_outbound *x = slate_report_outbound_get(r, klass, dst_service, dst_cluster);
+    if (x == NULL)
+        return SLATE_ERR_NOMEM;
+    x->count += e->count;
+    x->request_bytes += e->request_bytes;
+    x->response_bytes += e->response_bytes;
+    slate_hist_merge(&x->latency, e->latency);
+    return SLATE_OK;
+}
+
+/* The report of deployment (|s|, |b|) for the window, or NULL in |*out| when
+ * it saw nothing; empties the counters it took. */
+static int tel_report(slate_des *d, int s, int b, int64_t start_ms, int64_t end_ms,
+                      slate_report **out)
+{
+    struct telemetry *tel = d->tel;
+    const slate_topology *t = d->t;
+    size_t nc = d->nc;
+    slate_report *r = NULL;
+    int rv = SLATE_OK;
+    *out = NULL;
+    for (size_t k = 0; k < d->nk && rv == SLATE_OK; k++) {
+        const slate_class *cls = &t->classes[k];
+        for (size_t v = 0; v < cls->n_nodes && rv == SLATE_OK; v++) {
+            size_t node = tel->node_base[k] + v;
+            tel_inbound *in = &tel->in[node * nc + (size_t)b];
+            int parent = cls->nodes[v].parent;
+            int serves = cls->nodes[v].service == s && (in->count > 0 || in->arrivals > 0);
+            int calls = 0;
+            for (size_t c = 0; parent >= 0 && cls->nodes[parent].service == s && c < nc; c++)
+                calls |= tel->out[(node * nc + (size_t)b) * nc + c].count > 0;
+            if (!serves && !calls)
+                continue;
+            if (r == NULL && (rv = slate_report_new(t->services[s].name, t->clusters[b], "sim",
+                                                    NULL, start_ms, end_ms, &r)) != SLATE_OK)
+                break;
+            if (serves) {
+                rv = tel_put_inbound(r, cls->name, in);
+                in->count = in->ingress = in->arrivals = 0;
+                if (in->latency != NULL) {
+                    slate_hist_reset(in->latency);
+                    slate_hist_reset(in->self_time);
+                }
+            }
+            for (size_t c = 0; calls && c < nc && rv == SLATE_OK; c++) {
+                tel_outbound *e = &tel->out[(node * nc + (size_t)b) * nc + c];
+                if (e->count == 0)
+                    continue;
+                rv = tel_put_outbound(r, cls->name, t->services[cls->nodes[v].service].name,
+                                      t->clusters[c], e);
+                e->count = e->request_bytes = e->response_bytes = 0;
+                slate_hist_reset(e->latency);
+            }
+        }
+    }
+    if (rv != SLATE_OK) {
+        slate_report_free(r);
+        return rv;
+    }
+    *out = r;
+    return SLATE_OK;
+}
+
+int slate_des_telemetry_take(slate_des *d, slate_report ***out, size_t *n)
+{
+    if (d == NULL || d->tel == NULL || out == NULL || n == NULL)
+        return SLATE_ERR_INVALID_ARG;
+    int64_t start_ms = llround(d->tel->window_start_s * 1000.0);
+    int64_t end_ms = llround(d->now * 1000.0);
+    slate_report **reports = calloc(d->ns * d->nc + 1, sizeof(*reports));
+    if (reports == NULL)
+        return SLATE_ERR_NOMEM;
+    size_t m = 0;
+    int rv = SLATE_OK;
+    for (size_t s = 0; s < d->ns && rv == SLATE_OK; s++)
+        for (size_t b = 0; b < d->nc && rv == SLATE_OK; b++) {
+            if (!d->q[s * d->nc + b].deployed)
+                continue;
+            rv = tel_report(d, (int)s, (int)b, start_ms, end_ms, &reports[m]);
+            if (rv == SLATE_OK && reports[m] != NULL)
+                m++;
+        }
+    if (rv != SLATE_OK) {
+        slate_des_reports_free(reports, m);
+        return rv;
+    }
+    d->tel->window_start_s = d->now;
+    *out = reports;
+    *n = m;
+    return SLATE_OK;
+}
+
+void slate_des_reports_free(slate_report **reports, size_t n)
+{
+    if (reports == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        slate_report_free(reports[i]);
+    free(reports);
 }

@@ -26,7 +26,7 @@
  *     clusters are priced at the topology's egress prices.
  *   - Routing per call by the installed routing table's weights for
  *     (class, caller service, caller cluster, callee service) -- the node's
- *     weights, as slate_policy_flows uses them -- or, in p2c-ewma mode, per
+ *     weights, as slate_route_table_flows uses them -- or, in p2c-ewma mode, per
  *     call by Linkerd's rule: two distinct random candidates among the
  *     callee's deployments in clusters that have not failed, the one with
  *     the lower peak-EWMA latency x (pending + 1) wins. EWMA and pending are
@@ -59,6 +59,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/report.h"
 #include "controller/routes.h"
 #include "profiles/profiles.h"
 #include "topology/topology.h"
@@ -153,5 +154,29 @@ int slate_des_result_get(const slate_des *d, slate_des_result **out);
 
 /* Returns the current simulated time, s. */
 double slate_des_now(const slate_des *d);
+
+/*
+ * Telemetry like the sidecars' (common/report.h), for the closed-loop mode.
+ * Once enabled, every deployment (service, cluster) counts, per window, what
+ * its sidecar would: per class, inbound requests (ingress = requests that
+ * entered the system there), latency from the call's arrival to its answer
+ * and self-time from its arrival to the end of its own work (its child
+ * calls all come after its own work, so this equals the sidecar's rule:
+ * duration minus the union of the calls made under it); per (class,
+ * destination service, destination cluster), outbound calls, latency from
+ * issue to answer (network included) and bytes. A call counts in the
+ * window its answer falls in. Errors are never counted: the model has none.
+ */
+int slate_des_telemetry_enable(slate_des *d);
+
+/*
+ * Closes the window at the current simulated time and returns one report per
+ * deployment that saw anything (service and cluster names of the topology,
+ * instance "sim", window start/end in simulated ms), owned, in |*out|
+ * (free with slate_des_reports_free); the next window starts now.
+ * SLATE_OK, SLATE_ERR_INVALID_ARG (telemetry not enabled) or NOMEM.
+ */
+int slate_des_telemetry_take(slate_des *d, slate_report ***out, size_t *n);
+void slate_des_reports_free(slate_report **reports, size_t n);
 
 #endif

@@ -173,23 +173,6 @@ static int simple_table(slate_policy_kind kind, const slate_policy_input *in,
     return SLATE_OK;
 }
 
-/*
- * Requests/s that node |v| of class |k| receives from source cluster |a|:
- * the demand entering at |a| for the root, else count * the flow the parent
- * received in |a| (from any source), which must already be in |sol|.
- */
-static double node_inflow(const slate_topology *t, const slate_solution *sol, int k, int v, int a)
-{
-    const slate_call_node *n = &t->classes[k].nodes[v];
-    if (n->parent < 0)
-        return slate_topology_demand_rps(t, k, a);
-    size_t nc = t->n_clusters;
-    double in = 0;
-    for (size_t src = 0; src < nc; src++)
-        in += sol->flows[k][((size_t)n->parent * nc + src) * nc + (size_t)a];
-    return n->count * in;
-}
-
 /* ---- load-aware fill: waterfall and rings ----------------------------------------- */
 
 /* One call-tree node, for walking every class's nodes by depth then service. */
@@ -370,13 +353,13 @@ static int fill_flows(const slate_policy_input *in, const slate_policy_opts *o, 
             const slate_class *c = &t->classes[refs[j].klass];
             const slate_call_node *n = &c->nodes[refs[j].node];
             for (size_t a = 0; a < nc; a++)
-                want[a] += n->work * node_inflow(t, sol, refs[j].klass, refs[j].node, (int)a);
+                want[a] += n->work * slate_solution_node_inflow(t, sol, refs[j].klass, refs[j].node, (int)a);
         }
         fill_service(&ctx, refs[i].service, want, frac);
         for (size_t g = i; g < j; g++) {
             double *x = sol->flows[refs[g].klass];
             for (size_t a = 0; a < nc; a++) {
-                double f = node_inflow(t, sol, refs[g].klass, refs[g].node, (int)a);
+                double f = slate_solution_node_inflow(t, sol, refs[g].klass, refs[g].node, (int)a);
                 for (size_t b = 0; b < nc; b++)
                     x[((size_t)refs[g].node * nc + a) * nc + b] = f * frac[a * nc + b];
             }
@@ -454,49 +437,4 @@ int slate_policy_routes(slate_policy_kind kind, const slate_policy_input *in,
     default:
         return SLATE_ERR_INVALID_ARG;
     }
-}
-
-int slate_policy_flows(const slate_topology *t, const slate_route_table *rt, slate_solution *sol)
-{
-    if (t == NULL || sol == NULL || sol->n_classes != t->n_classes ||
-        sol->n_clusters != t->n_clusters || sol->n_services != t->n_services ||
-        (rt != NULL && rt->n_clusters != t->n_clusters))
-        return SLATE_ERR_INVALID_ARG;
-    size_t nc = t->n_clusters;
-    for (size_t k = 0; k < t->n_classes; k++)
-        if (sol->n_nodes[k] != t->classes[k].n_nodes)
-            return SLATE_ERR_INVALID_ARG;
-    double w[SLATE_TOPO_MAX_CLUSTERS];
-    for (size_t k = 0; k < t->n_classes; k++) {
-        const slate_class *c = &t->classes[k];
-        memset(sol->flows[k], 0, c->n_nodes * nc * nc * sizeof(double));
-        /* Pre-order: a parent's flows are complete before its children's. */
-        for (size_t v = 0; v < c->n_nodes; v++) {
-            const slate_call_node *n = &c->nodes[v];
-            int src_service = n->parent < 0 ? -1 : c->nodes[n->parent].service;
-            for (size_t a = 0; a < nc; a++) {
-                double f = node_inflow(t, sol, (int)k, (int)v, (int)a);
-                if (!(f > 0))
-                    continue;
-                const slate_route_rule *r =
-                    slate_route_table_find(rt, (int)k, src_service, (int)a, n->service);
-                /* Only weights on deployed clusters count; a rule that has
-                 * none there routes by the default policy. */
-                double total = 0;
-                for (size_t b = 0; b < nc; b++) {
-                    w[b] = r != NULL && slate_topology_deployment(t, n->service, (int)b) != NULL
-                               ? fmax(0.0, r->weights[b])
-                               : 0;
-                    total += w[b];
-                }
-                if (!(total > 0)) {
-                    slate_route_default_weights(t, (int)a, n->service, w);
-                    total = 1;
-                }
-                for (size_t b = 0; b < nc; b++)
-                    sol->flows[k][(v * nc + a) * nc + b] = f * w[b] / total;
-            }
-        }
-    }
-    return SLATE_OK;
 }

@@ -138,15 +138,5 @@ typedef struct slate_policy_input {
 int slate_policy_routes(slate_policy_kind kind, const slate_policy_input *in,
                         const slate_policy_opts *opts, slate_route_table **out, slate_diag *diag);
 
-/*
- * Routes -> flows: propagates the demand in |t| top-down through every call
- * tree with |rt|'s weights (the default policy where |rt| has no rule for a
- * key) into |sol|'s flows (overwritten). The root's source is the ingress
- * cluster with source service -1; a node's inflow from cluster a is
- * count * the flow its parent received in a. Flow is conserved exactly.
- * |sol| must be shaped for |t| (slate_solution_new). Returns SLATE_OK or
- * SLATE_ERR_INVALID_ARG.
- */
-int slate_policy_flows(const slate_topology *t, const slate_route_table *rt, slate_solution *sol);
 
 #endif

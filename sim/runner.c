@@ -8,246 +8,26 @@
 
 #include "common/err.h"
 #include "common/json.h"
+#include "controller/publish_gate.h"
+#include "sim/closed_loop.h"
 #include "sim/runner.h"
+#include "sim/world.h"
 
 void slate_sim_opts_init(slate_sim_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->modes = SLATE_SIM_ANALYTIC;
     o->max_requests = 2000000;
-}
-
-/* ---- segment state ---------------------------------------------------------------- */
-
-typedef struct sim_state {
-    size_t nk, ns, nc;
-    double *lambda;               /* nk * nc, req/s */
-    double *cap;                  /* ns * nc, factor of nominal capacity */
-    unsigned char *failed;        /* nc */
-    double *rtt;                  /* nc * nc, ms */
-    size_t next_step, next_event; /* scenario cursors */
-} sim_state;
-
-static void state_cleanup(sim_state *st)
-{
-    free(st->lambda);
-    free(st->cap);
-    free(st->failed);
-    free(st->rtt);
-}
-
-static int state_init(sim_state *st, const slate_scenario *sc)
-{
-    const slate_topology *t = sc->topology;
-    memset(st, 0, sizeof(*st));
-    st->nk = t->n_classes;
-    st->ns = t->n_services;
-    st->nc = t->n_clusters;
-    st->lambda = calloc(st->nk * st->nc + 1, sizeof(double));
-    st->cap = calloc(st->ns * st->nc + 1, sizeof(double));
-    st->failed = calloc(st->nc + 1, 1);
-    st->rtt = calloc(st->nc * st->nc + 1, sizeof(double));
-    if (!st->lambda || !st->cap || !st->failed || !st->rtt) {
-        state_cleanup(st);
-        return SLATE_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < t->n_demand; i++)
-        st->lambda[(size_t)t->demand[i].klass * st->nc + (size_t)t->demand[i].cluster] =
-            t->demand[i].rps;
-    for (size_t i = 0; i < st->ns * st->nc; i++)
-        st->cap[i] = 1;
-    memcpy(st->rtt, t->rtt_ms, st->nc * st->nc * sizeof(double));
-    return SLATE_OK;
-}
-
-/* Applies every step and event at or before |t_s| not applied yet; when
- * |des| is not NULL mirrors each change into it. */
-static int state_advance(sim_state *st, const slate_scenario *sc, double t_s, slate_des *des)
-{
-    int rv = SLATE_OK;
-    for (; st->next_step < sc->n_steps && sc->steps[st->next_step].at_s <= t_s; st->next_step++) {
-        const slate_scenario_step *s = &sc->steps[st->next_step];
-        for (size_t i = 0; i < s->n_demand; i++) {
-            const slate_scenario_demand *dm = &s->demand[i];
-            st->lambda[(size_t)dm->klass * st->nc + (size_t)dm->cluster] = dm->rps;
-            if (des != NULL && rv == SLATE_OK)
-                rv = slate_des_set_demand(des, dm->klass, dm->cluster, dm->rps);
-        }
-    }
-    for (; st->next_event < sc->n_events && sc->events[st->next_event].at_s <= t_s;
-         st->next_event++) {
-        const slate_scenario_event *e = &sc->events[st->next_event];
-        switch (e->kind) {
-        case SLATE_EVENT_CAPACITY:
-            for (size_t s = 0; s < st->ns; s++) {
-                if (e->service >= 0 && (size_t)e->service != s)
-                    continue;
-                if (slate_topology_deployment(sc->topology, (int)s, e->cluster) == NULL)
-                    continue;
-                st->cap[s * st->nc + (size_t)e->cluster] = e->value;
-                if (des != NULL && rv == SLATE_OK)
-                    rv = slate_des_set_capacity(des, (int)s, e->cluster, e->value);
-            }
-            break;
-        case SLATE_EVENT_FAIL:
-            st->failed[e->cluster] = 1;
-            if (des != NULL && rv == SLATE_OK)
-                rv = slate_des_set_failed(des, e->cluster);
-            break;
-        case SLATE_EVENT_RTT:
-            st->rtt[(size_t)e->cluster * st->nc + (size_t)e->cluster_to] = e->value;
-            st->rtt[(size_t)e->cluster_to * st->nc + (size_t)e->cluster] = e->value;
-            if (des != NULL && rv == SLATE_OK)
-                rv = slate_des_set_rtt(des, e->cluster, e->cluster_to, e->value);
-            break;
-        }
-    }
-    return rv;
-}
-
-/* ---- topology views --------------------------------------------------------------- */
-
-/* Rewrites the saved JSON of the base topology |doc| for state |st|. */
-static int edit_view_json(cJSON *doc, const slate_topology *t, const sim_state *st)
-{
-    size_t nc = st->nc;
-    cJSON *rtt = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "network"),
-                                                  "rtt_ms");
-    for (size_t a = 0; a < nc; a++) {
-        cJSON *row = cJSON_GetArrayItem(rtt, (int)a);
-        for (size_t b = 0; b < nc; b++) {
-            cJSON *v = slate_json_exact_number(st->rtt[a * nc + b]);
-            if (v == NULL || row == NULL || !cJSON_ReplaceItemInArray(row, (int)b, v)) {
-                cJSON_Delete(v);
-                return SLATE_ERR_NOMEM;
-            }
-        }
-    }
-    cJSON *svcs = cJSON_GetObjectItemCaseSensitive(doc, "services");
-    for (size_t s = 0; s < st->ns; s++) {
-        cJSON *deps =
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(svcs, (int)s), "deployments");
-        /* Deployments are saved in the topology's order; walk backwards so
-         * deleting one does not shift the ones still to visit. */
-        for (size_t d = t->services[s].n_deployments; d-- > 0;) {
-            int b = t->services[s].deployments[d].cluster;
-            if (st->failed[b]) {
-                cJSON_DeleteItemFromArray(deps, (int)d);
-                continue;
-            }
-            cJSON *dep = cJSON_GetArrayItem(deps, (int)d);
-            cJSON *cap = slate_json_exact_number(t->services[s].deployments[d].capacity_rps *
-                                                 st->cap[s * nc + (size_t)b]);
-            if (cap == NULL || dep == NULL ||
-                !cJSON_ReplaceItemInObjectCaseSensitive(dep, "capacity_rps", cap)) {
-                cJSON_Delete(cap);
-                return SLATE_ERR_NOMEM;
-            }
-        }
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(doc, "demand");
-    cJSON *dem = cJSON_AddArrayToObject(doc, "demand");
-    if (dem == NULL)
-        return SLATE_ERR_NOMEM;
-    for (size_t k = 0; k < st->nk; k++)
-        for (size_t a = 0; a < nc; a++) {
-            double rps = st->lambda[k * nc + a];
-            if (!(rps > 0))
-                continue;
-            cJSON *e = cJSON_CreateObject();
-            if (e == NULL || !slate_json_attach(dem, NULL, e) ||
-                cJSON_AddStringToObject(e, "class", t->classes[k].name) == NULL ||
-                cJSON_AddStringToObject(e, "cluster", t->clusters[a]) == NULL ||
-                !slate_json_attach(e, "rps", slate_json_exact_number(rps)))
-                return SLATE_ERR_NOMEM;
-        }
-    return SLATE_OK;
-}
-
-/* Scales |p| to a capacity |f| times its own: the same latency at f times
- * the load. */
-static void scale_profile(slate_profile *p, double f)
-{
-    p->mu_rps *= f;
-    if (p->form == SLATE_PROFILE_POLY)
-        for (int i = 0; i < p->degree; i++)
-            p->coef[i] /= pow(f, i + 1);
-    else if (p->form == SLATE_PROFILE_POINTS)
-        for (int i = 0; i < p->n_pts; i++)
-            p->pts_load[i] *= f;
-}
-
-/*
- * Builds the topology of state |st| (returns owned in |*view|) and its
- * ground truth (|*truth|, owned; borrows |*view|).
- */
-static int build_view(const slate_scenario *sc, const sim_state *st, slate_topology **view,
-                      slate_profile_set **truth, slate_diag *diag)
-{
-    const slate_topology *t = sc->topology;
-    char *text = NULL;
-    cJSON *doc = NULL;
-    slate_topology *v = NULL;
-    slate_profile_set *ps = NULL;
-    int rv = slate_topology_to_json(t, 0, &text);
-    if (rv != SLATE_OK)
-        return rv;
-    doc = cJSON_Parse(text);
-    free(text);
-    text = NULL;
-    rv = doc == NULL ? SLATE_ERR_NOMEM : edit_view_json(doc, t, st);
-    if (rv == SLATE_OK)
-        rv = slate_json_print(doc, 0, &text);
-    cJSON_Delete(doc);
-    if (rv == SLATE_OK)
-        rv = slate_topology_load_json(text, strlen(text), &v, diag);
-    free(text);
-    if (rv == SLATE_OK)
-        rv = slate_profile_set_new(v, &ps);
-    for (size_t s = 0; s < st->ns && rv == SLATE_OK; s++)
-        for (size_t d = 0; d < v->services[s].n_deployments && rv == SLATE_OK; d++) {
-            int b = v->services[s].deployments[d].cluster;
-            slate_profile p = *slate_profile_set_get(sc->truth, (int)s, b);
-            scale_profile(&p, st->cap[s * st->nc + (size_t)b]);
-            rv = slate_profile_set_put(ps, (int)s, b, &p);
-        }
-    if (rv != SLATE_OK) {
-        slate_profile_set_free(ps);
-        slate_topology_free(v);
-        return rv;
-    }
-    *view = v;
-    *truth = ps;
-    return SLATE_OK;
-}
-
-/* The segment boundaries: 0, every step and event time below duration_s;
- * returns how many (at most 1 + steps + events) in |times| (owned). */
-static int segment_times(const slate_scenario *sc, double **times, size_t *n)
-{
-    double *ts = malloc((1 + sc->n_steps + sc->n_events) * sizeof(double));
-    if (ts == NULL)
-        return SLATE_ERR_NOMEM;
-    size_t m = 0;
-    ts[m++] = 0;
-    size_t i = 0, j = 0;
-    while (i < sc->n_steps || j < sc->n_events) {
-        double next;
-        if (j >= sc->n_events || (i < sc->n_steps && sc->steps[i].at_s <= sc->events[j].at_s))
-            next = sc->steps[i++].at_s;
-        else
-            next = sc->events[j++].at_s;
-        if (next > ts[m - 1] && next < sc->duration_s)
-            ts[m++] = next;
-    }
-    *times = ts;
-    *n = m;
-    return SLATE_OK;
+    o->loop_period_s = 5;
+    o->loop_damping_step = 0.5;
+    o->loop_publish_threshold = 0.01;
+    o->loop_learn = 1;
+    o->loop_min_gain = SLATE_PUBLISH_MIN_GAIN_DEFAULT;
 }
 
 /* ---- one row ---------------------------------------------------------------------- */
 
-static void row_error(slate_sim_row *row, int status, const char *what, const slate_diag *d)
+void slate_sim_row_error(slate_sim_row *row, int status, const char *what, const slate_diag *d)
 {
     row->status = status;
     const char *detail = d != NULL && d->n > 0 ? d->entries[0].msg : slate_strerror(status);
@@ -257,7 +37,7 @@ static void row_error(slate_sim_row *row, int status, const char *what, const sl
 /* The policy's table for the view (p2c-ewma: NULL). */
 static int policy_table(const slate_scenario *sc, slate_policy_kind kind,
                         const slate_topology *view, const slate_profile_set *truth,
-                        const sim_state *st, slate_route_table **rt, slate_diag *diag)
+                        const slate_world *st, slate_route_table **rt, slate_diag *diag)
 {
     *rt = NULL;
     if (!slate_policy_has_table(kind))
@@ -286,10 +66,10 @@ static int run_analytic(const slate_scenario *sc, slate_policy_kind kind, slate_
     }
     double *times = NULL, *cls_w = calloc(nk * nc + 1, sizeof(double));
     size_t n_times = 0;
-    sim_state st;
-    int rv = cls_w == NULL ? SLATE_ERR_NOMEM : segment_times(sc, &times, &n_times);
+    slate_world st;
+    int rv = cls_w == NULL ? SLATE_ERR_NOMEM : slate_world_segments(sc, &times, &n_times);
     if (rv == SLATE_OK)
-        rv = state_init(&st, sc);
+        rv = slate_world_init(&st, sc);
     else {
         free(cls_w);
         free(times);
@@ -299,7 +79,7 @@ static int run_analytic(const slate_scenario *sc, slate_policy_kind kind, slate_
     for (size_t i = 0; i < n_times && rv == SLATE_OK; i++) {
         double lo = fmax(times[i], sc->warmup_s);
         double hi = i + 1 < n_times ? times[i + 1] : sc->duration_s;
-        state_advance(&st, sc, times[i], NULL);
+        slate_world_advance(&st, sc, times[i], NULL);
         if (hi <= lo)
             continue;
         double len = hi - lo;
@@ -308,20 +88,20 @@ static int run_analytic(const slate_scenario *sc, slate_policy_kind kind, slate_
         slate_route_table *rt = NULL;
         slate_solution *sol = NULL;
         slate_diag_clear(diag);
-        rv = build_view(sc, &st, &view, &truth, diag);
+        rv = slate_world_view(sc, &st, &view, &truth, diag);
         if (rv != SLATE_OK) {
-            row_error(row, rv, "topology view", diag);
+            slate_sim_row_error(row, rv, "topology view", diag);
             break;
         }
         int prv = policy_table(sc, kind, view, truth, &st, &rt, diag);
         if (prv == SLATE_OK)
             prv = slate_solution_new(view, &sol);
         if (prv == SLATE_OK)
-            prv = slate_policy_flows(view, rt, sol);
+            prv = slate_route_table_flows(view, rt, sol);
         if (prv == SLATE_OK)
             prv = slate_solution_evaluate(view, truth, sc->policy_opts.lp.u_max, sol);
         if (prv != SLATE_OK) {
-            row_error(row, prv, slate_policy_name(kind), diag);
+            slate_sim_row_error(row, prv, slate_policy_name(kind), diag);
         } else {
             span += len;
             egress += sol->egress_usd_per_hour * len;
@@ -356,7 +136,7 @@ static int run_analytic(const slate_scenario *sc, slate_policy_kind kind, slate_
         for (size_t i = 0; i < nk * nc; i++)
             row->per_class[i].mean_ms = cls_w[i] > 0 ? row->per_class[i].mean_ms / cls_w[i] : NAN;
     }
-    state_cleanup(&st);
+    slate_world_cleanup(&st);
     free(times);
     free(cls_w);
     return rv == SLATE_ERR_NOMEM ? rv : SLATE_OK;
@@ -371,11 +151,11 @@ static int run_des(const slate_scenario *sc, slate_policy_kind kind, const slate
     size_t n_times = 0;
     slate_des *des = NULL;
     slate_des_result *res = NULL;
-    sim_state st;
-    int rv = segment_times(sc, &times, &n_times);
+    slate_world st;
+    int rv = slate_world_segments(sc, &times, &n_times);
     if (rv != SLATE_OK)
         return rv;
-    rv = state_init(&st, sc);
+    rv = slate_world_init(&st, sc);
     if (rv != SLATE_OK) {
         free(times);
         return rv;
@@ -391,14 +171,14 @@ static int run_des(const slate_scenario *sc, slate_policy_kind kind, const slate
     for (size_t i = 0; i < n_times && rv == SLATE_OK; i++) {
         rv = slate_des_run_until(des, times[i]);
         if (rv == SLATE_OK)
-            rv = state_advance(&st, sc, times[i], des);
+            rv = slate_world_advance(&st, sc, times[i], des);
         slate_topology *view = NULL;
         slate_profile_set *truth = NULL;
         slate_route_table *rt = NULL;
         slate_diag_clear(diag);
         if (rv == SLATE_OK) {
             what = "topology view";
-            rv = build_view(sc, &st, &view, &truth, diag);
+            rv = slate_world_view(sc, &st, &view, &truth, diag);
         }
         if (rv == SLATE_OK) {
             what = slate_policy_name(kind);
@@ -417,26 +197,31 @@ static int run_des(const slate_scenario *sc, slate_policy_kind kind, const slate
     if (rv == SLATE_OK)
         rv = slate_des_result_get(des, &res);
     if (rv == SLATE_OK) {
-        row->mean_ms = res->all.mean_ms;
-        row->p50_ms = res->all.p50_ms;
-        row->p90_ms = res->all.p90_ms;
-        row->p99_ms = res->all.p99_ms;
-        row->egress_usd_per_hour = res->egress_usd_per_hour;
-        row->max_utilization = res->max_utilization;
-        row->requests = res->all.count;
-        row->overload = res->all.count ? (double)res->all.overloaded / (double)res->all.count : 0;
-        row->truncated = res->truncated;
-        memcpy(row->per_class, res->per_class, nk * nc * sizeof(*row->per_class));
-        row->des = res; /* kept for plots */
+        slate_sim_row_take_des(row, res, nk * nc);
         res = NULL;
     } else {
-        row_error(row, rv, what, diag);
+        slate_sim_row_error(row, rv, what, diag);
     }
     slate_des_result_free(res);
     slate_des_free(des);
-    state_cleanup(&st);
+    slate_world_cleanup(&st);
     free(times);
     return rv == SLATE_ERR_NOMEM ? rv : SLATE_OK;
+}
+
+void slate_sim_row_take_des(slate_sim_row *row, slate_des_result *res, size_t n_class_clusters)
+{
+    row->mean_ms = res->all.mean_ms;
+    row->p50_ms = res->all.p50_ms;
+    row->p90_ms = res->all.p90_ms;
+    row->p99_ms = res->all.p99_ms;
+    row->egress_usd_per_hour = res->egress_usd_per_hour;
+    row->max_utilization = res->max_utilization;
+    row->requests = res->all.count;
+    row->overload = res->all.count ? (double)res->all.overloaded / (double)res->all.count : 0;
+    row->truncated = res->truncated;
+    memcpy(row->per_class, res->per_class, n_class_clusters * sizeof(*row->per_class));
+    row->des = res; /* kept for plots */
 }
 
 /* ---- the report ------------------------------------------------------------------- */
@@ -447,6 +232,7 @@ void slate_sim_report_free(slate_sim_report *r)
         return;
     for (size_t i = 0; i < r->n_rows; i++) {
         free(r->rows[i].per_class);
+        free(r->rows[i].periods);
         slate_des_result_free(r->rows[i].des);
     }
     free(r->rows);
@@ -462,7 +248,12 @@ int slate_sim_run(const slate_scenario *sc, const slate_policy_kind *policies, s
         opts = &defaults;
     if (sc == NULL || out == NULL || (policies == NULL && n_policies > 0) ||
         n_policies > 64 * SLATE_POLICY_COUNT ||
-        (opts->modes & (SLATE_SIM_ANALYTIC | SLATE_SIM_DES)) == 0)
+        (opts->modes & (SLATE_SIM_ANALYTIC | SLATE_SIM_DES | SLATE_SIM_CLOSED)) == 0 ||
+        ((opts->modes & SLATE_SIM_CLOSED) &&
+         (!(opts->loop_period_s > 0) || !(opts->loop_damping_step > 0) ||
+          !(opts->loop_damping_step <= 1) || !(opts->loop_publish_threshold >= 0) ||
+          !(opts->loop_publish_threshold <= 1) || !(opts->loop_min_gain >= 0) ||
+          !(opts->loop_min_gain <= 1))))
         return SLATE_ERR_INVALID_ARG;
     const slate_topology *t = sc->topology;
     size_t nkc = t->n_classes * t->n_clusters;
@@ -470,13 +261,13 @@ int slate_sim_run(const slate_scenario *sc, const slate_policy_kind *policies, s
     if (r == NULL)
         return SLATE_ERR_NOMEM;
     r->t = t;
-    r->rows = calloc(2 * n_policies + 1, sizeof(*r->rows));
+    r->rows = calloc(3 * n_policies + 1, sizeof(*r->rows));
     if (r->rows == NULL) {
         free(r);
         return SLATE_ERR_NOMEM;
     }
     int rv = SLATE_OK;
-    for (int mode = SLATE_SIM_ANALYTIC; mode <= SLATE_SIM_DES && rv == SLATE_OK; mode <<= 1) {
+    for (int mode = SLATE_SIM_ANALYTIC; mode <= SLATE_SIM_CLOSED && rv == SLATE_OK; mode <<= 1) {
         if (!(opts->modes & mode))
             continue;
         for (size_t i = 0; i < n_policies && rv == SLATE_OK; i++) {
@@ -492,8 +283,12 @@ int slate_sim_run(const slate_scenario *sc, const slate_policy_kind *policies, s
             for (size_t j = 0; j < nkc; j++)
                 row->per_class[j].p50_ms = row->per_class[j].p90_ms = row->per_class[j].p99_ms =
                     NAN;
-            rv = mode == SLATE_SIM_ANALYTIC ? run_analytic(sc, policies[i], row, diag)
-                                            : run_des(sc, policies[i], opts, row, diag);
+            if (mode == SLATE_SIM_ANALYTIC)
+                rv = run_analytic(sc, policies[i], row, diag);
+            else if (mode == SLATE_SIM_DES)
+                rv = run_des(sc, policies[i], opts, row, diag);
+            else
+                rv = slate_sim_closed_loop(sc, policies[i], opts, row, diag);
         }
     }
     if (rv != SLATE_OK) {
@@ -515,7 +310,7 @@ const slate_sim_row *slate_sim_report_find(const slate_sim_report *r, slate_poli
 
 static const char *mode_name(int mode)
 {
-    return mode == SLATE_SIM_DES ? "des" : "analytic";
+    return mode == SLATE_SIM_CLOSED ? "closed-loop" : mode == SLATE_SIM_DES ? "des" : "analytic";
 }
 
 /* |x| / the waterfall row's |x| in the same mode, NaN without one. */
@@ -529,7 +324,7 @@ static double vs_waterfall(const slate_sim_report *r, const slate_sim_row *row, 
 
 void slate_sim_report_print(const slate_sim_report *r, FILE *fp)
 {
-    for (int mode = SLATE_SIM_ANALYTIC; mode <= SLATE_SIM_DES; mode <<= 1) {
+    for (int mode = SLATE_SIM_ANALYTIC; mode <= SLATE_SIM_CLOSED; mode <<= 1) {
         int header = 0;
         for (size_t i = 0; i < r->n_rows; i++) {
             const slate_sim_row *row = &r->rows[i];
@@ -537,10 +332,10 @@ void slate_sim_report_print(const slate_sim_report *r, FILE *fp)
                 continue;
             if (!header) {
                 fprintf(fp, "\n%s mode%s\n", mode_name(mode),
-                        mode == SLATE_SIM_DES ? " (overload: share of requests that met an "
-                                                "overloaded queue)"
-                                              : " (overload: work units/s above u_max x "
-                                                "capacity)");
+                        mode != SLATE_SIM_ANALYTIC ? " (overload: share of requests that met an "
+                                                     "overloaded queue)"
+                                                   : " (overload: work units/s above u_max x "
+                                                     "capacity)");
                 fprintf(fp, "%-15s %9s %9s %9s %12s %8s %9s %8s %9s\n", "policy", "mean_ms",
                         "p50_ms", "p99_ms", "egress_usd/h", "max_util", "overload", "mean/wf",
                         "egress/wf");
@@ -601,6 +396,25 @@ static int row_json(const slate_sim_report *r, const slate_sim_row *row, cJSON *
     if (row->des && (!slate_json_add_number(o, "simulated_calls", (double)row->des->calls) ||
                      !slate_json_add_number(o, "simulated_events", (double)row->des->events)))
         return SLATE_ERR_NOMEM;
+    if (row->periods != NULL) {
+        cJSON *ps = cJSON_AddArrayToObject(o, "periods");
+        if (ps == NULL)
+            return SLATE_ERR_NOMEM;
+        for (size_t i = 0; i < row->n_periods; i++) {
+            const slate_loop_period *pr = &row->periods[i];
+            cJSON *e = cJSON_CreateObject();
+            if (e == NULL || !slate_json_attach(ps, NULL, e) ||
+                !slate_json_add_number(e, "t_s", pr->t_s) ||
+                !slate_json_add_number(e, "ingress_rps", pr->ingress_rps) ||
+                !slate_json_add_number(e, "refits", pr->refits) ||
+                !cJSON_AddBoolToObject(e, "published", pr->published) ||
+                !cJSON_AddBoolToObject(e, "solve_failed", pr->solve_failed) ||
+                !slate_json_add_number(e, "max_change", pr->max_change) ||
+                !slate_json_add_number(e, "gain", pr->gain) ||
+                !slate_json_add_number(e, "solve_ms", pr->solve_ms))
+                return SLATE_ERR_NOMEM;
+        }
+    }
     cJSON *pc = cJSON_AddArrayToObject(o, "per_class");
     if (pc == NULL)
         return SLATE_ERR_NOMEM;

@@ -14,7 +14,7 @@
  * of the new demand: an idealised controller with no measurement lag (the
  * closed-loop mode, where slate learns from telemetry, is not built yet).
  *
- *   analytic  per segment: table -> flows (slate_policy_flows) ->
+ *   analytic  per segment: table -> flows (slate_route_table_flows) ->
  *             slate_solution_evaluate against the ground truth; results are
  *             averaged over [warmup_s, duration_s] weighted by segment length
  *             (latency also by demand). Quantiles are not available (NaN);
@@ -41,13 +41,34 @@
 
 #define SLATE_SIM_ANALYTIC 1
 #define SLATE_SIM_DES      2
+#define SLATE_SIM_CLOSED   4 /* closed loop: sim/closed_loop.h */
 
 typedef struct slate_sim_opts {
     int modes;    /* SLATE_SIM_ANALYTIC | SLATE_SIM_DES; default analytic */
     int has_seed; /* 1: |seed| replaces the scenario's */
     uint64_t seed;
     uint64_t max_requests; /* DES bound; default 2,000,000 */
+    /* Closed loop (the controller daemon's defaults). */
+    double loop_period_s;          /* simulated s between periods; default 5 */
+    double loop_damping_step;      /* (0, 1]; default 0.5 */
+    double loop_publish_threshold; /* [0, 1]; default 0.01 */
+    int loop_learn;                /* 1: refit profiles from telemetry; default 1 */
+    double loop_min_gain;          /* slate: publish gate (controller/publish_gate.h),
+                                      [0, 1]; default SLATE_PUBLISH_MIN_GAIN_DEFAULT */
 } slate_sim_opts;
+
+/* One period of the closed loop. */
+typedef struct slate_loop_period {
+    double t_s;          /* simulated time the period closed */
+    double ingress_rps;  /* demand the reports showed, all classes and clusters */
+    int refits;          /* deployments whose profile was refitted */
+    int published;       /* 1: a new table was installed */
+    int solve_failed;    /* 1: the solve failed; the previous table stayed */
+    double max_change;   /* largest weight change against the published table */
+    double gain;         /* slate: predicted relative gain over the published
+                            table (publish_gate.h); NaN for baselines */
+    double solve_ms;     /* wall-clock time of the solve or baseline, ms */
+} slate_loop_period;
 
 void slate_sim_opts_init(slate_sim_opts *o);
 
@@ -66,6 +87,8 @@ typedef struct slate_sim_row {
     slate_des_stats *per_class; /* n_classes * n_clusters, [k * nc + a]; owned */
     slate_des_result *des;      /* DES rows: the simulator's full result (CDF,
                                    timeline); owned, NULL otherwise */
+    slate_loop_period *periods; /* closed-loop rows: one per period; owned */
+    size_t n_periods;
 } slate_sim_row;
 
 typedef struct slate_sim_report {
@@ -85,6 +108,13 @@ int slate_sim_run(const slate_scenario *sc, const slate_policy_kind *policies, s
                   const slate_sim_opts *opts, slate_sim_report **out, slate_diag *diag);
 
 void slate_sim_report_free(slate_sim_report *r);
+
+/* Fills |row|'s numbers from a DES result and keeps |res| (owned by the row
+ * from then on). For the modes that simulate. */
+/* Marks |row| failed with |status| and "what: detail" (|d|'s first message). */
+void slate_sim_row_error(slate_sim_row *row, int status, const char *what, const slate_diag *d);
+
+void slate_sim_row_take_des(slate_sim_row *row, slate_des_result *res, size_t n_class_clusters);
 
 /* Returns the row of |policy| in |mode|, or NULL. */
 const slate_sim_row *slate_sim_report_find(const slate_sim_report *r, slate_policy_kind policy,

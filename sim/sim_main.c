@@ -2,8 +2,10 @@
  * slate-sim: compares routing policies on a scenario (see sim/runner.h).
  *
  *   slate-sim SCENARIO.json [--policies local,waterfall,slate,...|all]
- *             [--mode analytic|des|both] [--csv FILE] [--json FILE]
- *             [--seed N] [--max-requests N]
+ *             [--mode analytic|des|closed|both|all, or a comma list]
+ *             [--csv FILE] [--json FILE] [--plot DIR] [--seed N] [--max-requests N]
+ *             [--waterfall-fill F] [--period S] [--damping X] [--publish-threshold X]
+ *             [--min-gain G] [--no-learn]
  *
  * Exit status: 0 on success, 1 on a bad scenario or a failed run, 2 on bad
  * usage.
@@ -20,9 +22,16 @@
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: slate-sim SCENARIO.json [--policies P1,P2,...|all] "
-                "[--mode analytic|des|both]\n"
+                "[--mode analytic|des|closed|both|all]\n"
                 "                 [--csv FILE] [--json FILE] [--plot DIR] [--seed N] [--max-requests N]\n"
-                "                 [--waterfall-fill F]\n"
+                "                 [--waterfall-fill F] [--period S] [--damping X]\n"
+                "                 [--publish-threshold X] [--min-gain G] [--no-learn]\n"
+                "--mode: analytic (fluid), des (discrete-event, the table recomputed with exact\n"
+                "knowledge at every change), closed (discrete-event whose telemetry drives the\n"
+                "controller's loop every --period S simulated seconds, default 5: learning,\n"
+                "warm re-solve, damping by --damping X, default 0.5; --no-learn keeps the prior\n"
+                "profiles; slate publishes only tables predicted to cost --min-gain G less,\n"
+                "default 0.02); a comma list runs several; both = analytic,des; all = every mode\n"
                 "--plot DIR writes SVG plots (latency CDF, latency and egress over time) of the\n"
                 "discrete-event runs with gnuplot; --waterfall-fill F (0 < F <= 1) makes\n"
                 "waterfall fill each cluster only to F of its capacity before spilling\n"
@@ -79,6 +88,38 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* "analytic", "des", "closed", "both" (analytic and des), "all", or a comma
+ * list of the first three. Returns 0, or -1. */
+static int parse_modes(const char *list, int *out)
+{
+    if (strcmp(list, "both") == 0) {
+        *out = SLATE_SIM_ANALYTIC | SLATE_SIM_DES;
+        return 0;
+    }
+    if (strcmp(list, "all") == 0) {
+        *out = SLATE_SIM_ANALYTIC | SLATE_SIM_DES | SLATE_SIM_CLOSED;
+        return 0;
+    }
+    int modes = 0;
+    const char *p = list;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 8 && strncmp(p, "analytic", len) == 0)
+            modes |= SLATE_SIM_ANALYTIC;
+        else if (len == 3 && strncmp(p, "des", len) == 0)
+            modes |= SLATE_SIM_DES;
+        else if (len == 6 && strncmp(p, "closed", len) == 0)
+            modes |= SLATE_SIM_CLOSED;
+        else
+            return -1;
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    *out = modes;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *scenario_path = NULL, *policy_list = NULL, *csv_path = NULL, *json_path = NULL,
@@ -92,6 +133,9 @@ int main(int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(a, "--no-learn") == 0) {
+            opts.loop_learn = 0;
+            continue;
         } else if (a[0] != '-') {
             if (scenario_path != NULL) {
                 usage(stderr);
@@ -105,16 +149,33 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--policies") == 0 || strcmp(a, "--policy") == 0) {
             policy_list = val;
         } else if (strcmp(a, "--mode") == 0) {
-            if (strcmp(val, "analytic") == 0)
-                opts.modes = SLATE_SIM_ANALYTIC;
-            else if (strcmp(val, "des") == 0)
-                opts.modes = SLATE_SIM_DES;
-            else if (strcmp(val, "both") == 0)
-                opts.modes = SLATE_SIM_ANALYTIC | SLATE_SIM_DES;
-            else {
-                fprintf(stderr, "slate-sim: --mode is analytic, des or both\n");
+            if (parse_modes(val, &opts.modes) != 0) {
+                fprintf(stderr, "slate-sim: --mode is analytic, des, closed, both, all or a "
+                                "comma list of them\n");
                 return 2;
             }
+        } else if (strcmp(a, "--period") == 0 || strcmp(a, "--damping") == 0 ||
+                   strcmp(a, "--publish-threshold") == 0 || strcmp(a, "--min-gain") == 0) {
+            char *end = NULL;
+            double x = strtod(val, &end);
+            int period = strcmp(a, "--period") == 0, damping = strcmp(a, "--damping") == 0;
+            int ok = end != val && *end == '\0' &&
+                     (period    ? x >= 0.01 && x <= 3600
+                      : damping ? x > 0 && x <= 1
+                                : x >= 0 && x <= 1);
+            if (!ok) {
+                fprintf(stderr, "slate-sim: %s needs a number in %s\n", a,
+                        period ? "[0.01, 3600] (s)" : damping ? "(0, 1]" : "[0, 1]");
+                return 2;
+            }
+            if (period)
+                opts.loop_period_s = x;
+            else if (damping)
+                opts.loop_damping_step = x;
+            else if (strcmp(a, "--min-gain") == 0)
+                opts.loop_min_gain = x;
+            else
+                opts.loop_publish_threshold = x;
         } else if (strcmp(a, "--csv") == 0) {
             csv_path = val;
         } else if (strcmp(a, "--json") == 0) {
@@ -226,7 +287,7 @@ int main(int argc, char **argv)
     status = 0;
     /* A row that failed makes the run fail too, after the table is out. */
     for (size_t i = 0; i < rep->n_rows; i++)
-        if (rep->rows[i].status != SLATE_OK && !(rep->rows[i].mode == SLATE_SIM_ANALYTIC &&
+        if (rep->rows[i].status != SLATE_OK && !(rep->rows[i].mode != SLATE_SIM_DES &&
                                                  !slate_policy_has_table(rep->rows[i].policy)))
             status = 1;
 out:

@@ -364,7 +364,7 @@ static void test_flows_conserve(void)
         CU_ASSERT_EQUAL_FATAL(slate_policy_routes((slate_policy_kind)kind, &in, NULL, &rt, NULL),
                               SLATE_OK);
         CU_ASSERT_EQUAL_FATAL(slate_solution_new(t, &s), SLATE_OK);
-        CU_ASSERT_EQUAL_FATAL(slate_policy_flows(t, rt, s), SLATE_OK);
+        CU_ASSERT_EQUAL_FATAL(slate_route_table_flows(t, rt, s), SLATE_OK);
         for (size_t k = 0; k < t->n_classes; k++) {
             const slate_class *c = &t->classes[k];
             for (size_t v = 0; v < c->n_nodes; v++) {

@@ -536,6 +536,48 @@ static void test_report_entry_limits(void)
     free(text);
 }
 
+/* "arrivals": optional; absent means the sender does not count them and
+ * ingress stands in for the demand; present, it may exceed count (an
+ * overloaded ingress completes fewer than arrive); it survives the wire
+ * and merges. */
+static void test_report_arrivals(void)
+{
+    const char *without = HEAD ",\"inbound\":[{\"class\":\"k\",\"count\":1,\"ingress\":1,"
+                               "\"latency\":" H1 ",\"self_time\":" H1 "}]}";
+    const char *with = HEAD ",\"inbound\":[{\"class\":\"k\",\"count\":1,\"ingress\":1,"
+                            "\"arrivals\":5,\"latency\":" H1 ",\"self_time\":" H1 "}]}";
+    slate_report *a = NULL, *b = NULL, *back = NULL;
+    CU_ASSERT_EQUAL_FATAL(slate_report_parse(without, strlen(without), &a, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL(a->inbound[0].arrivals_counted, 0);
+    CU_ASSERT_EQUAL(slate_report_inbound_demand(&a->inbound[0]), 1);
+    CU_ASSERT_EQUAL_FATAL(slate_report_parse(with, strlen(with), &b, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL(b->inbound[0].arrivals_counted, 1);
+    CU_ASSERT_EQUAL(slate_report_inbound_demand(&b->inbound[0]), 5);
+    char *text = NULL;
+    size_t len = 0;
+    /* Not counted: not sent; counted: sent. */
+    CU_ASSERT_EQUAL_FATAL(slate_report_to_json(a, &text, &len), SLATE_OK);
+    CU_ASSERT_PTR_NULL(strstr(text, "arrivals"));
+    free(text);
+    CU_ASSERT_EQUAL_FATAL(slate_report_to_json(b, &text, &len), SLATE_OK);
+    CU_ASSERT_EQUAL_FATAL(slate_report_parse(text, len, &back, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL(back->inbound[0].arrivals, 5);
+    CU_ASSERT_EQUAL(back->inbound[0].arrivals_counted, 1);
+    free(text);
+    /* Merging a counting and a non-counting window adds their demands. */
+    CU_ASSERT_EQUAL(slate_report_merge(back, a), SLATE_OK);
+    CU_ASSERT_EQUAL(slate_report_inbound_demand(&back->inbound[0]), 6);
+    CU_ASSERT_EQUAL(back->inbound[0].ingress, 2);
+    /* Type and range are checked like every count. */
+    expect_bad(HEAD ",\"inbound\":[{\"class\":\"k\",\"count\":0,\"arrivals\":-1}]}",
+               SLATE_ERR_REPORT_INVALID, "inbound[0].arrivals");
+    expect_bad(HEAD ",\"inbound\":[{\"class\":\"k\",\"count\":0,\"arrivals\":\"3\"}]}",
+               SLATE_ERR_REPORT_INVALID, "inbound[0].arrivals");
+    slate_report_free(a);
+    slate_report_free(b);
+    slate_report_free(back);
+}
+
 static CU_TestInfo wire_tests[] = {
     {"bucket mapping and bounds", test_bucket_mapping},
     {"merge is exact, commutative and associative", test_merge_is_exact},
@@ -547,6 +589,7 @@ static CU_TestInfo wire_tests[] = {
     {"report merge widens windows, weights inflight", test_report_merge_windows},
     {"report validation: integers, histograms, types, duplicates", test_report_validation_more},
     {"report entry limits are inclusive", test_report_entry_limits},
+    {"report arrivals", test_report_arrivals},
     CU_TEST_INFO_NULL,
 };
 
