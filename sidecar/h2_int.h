@@ -126,5 +126,9 @@ void slate_h2_serve(slate_h2 *h, struct bufferevent *bev, int inbound);
 /* SIGTERM: sends GOAWAY on every downstream connection; the streams already
  * begun finish, then the connections close. */
 void slate_h2_drain(slate_h2 *h);
+/* Downstream HTTP/2 connections still open. While draining they count as in
+ * flight: a stream ends when its last frame is queued, and the connection
+ * must still write it out (and the GOAWAY) before the process may exit. */
+size_t slate_h2_connections(const slate_h2 *h);
 
 #endif

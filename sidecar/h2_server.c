@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -532,10 +533,43 @@ static void down_free(h2_down *c)
     free(c);
 }
 
-/* Produces output while the socket keeps up; closes the connection when
- * the session is done. Returns -1 when |c| was freed. */
-static int down_flush(h2_down *c)
+static void linger_read(struct bufferevent *bev, void *arg)
 {
+    (void)arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void linger_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    SLATE_DEBUG("event=h2_down_closed what=0x%x", (unsigned)what);
+    down_free(arg); /* the client closed too, or the linger time is up */
+}
+
+/* Everything is written: half-close, then wait for the client to close
+ * (reading and discarding, at most the idle timeout between reads). Closing
+ * while the client still sends (WINDOW_UPDATEs as it reads) would make the
+ * kernel answer with a reset, and a reset makes the client's kernel drop the
+ * response bytes the client has not read yet. */
+static void down_linger(h2_down *c)
+{
+    while (c->streams)
+        stream_free(c->streams, 1);
+    c->lingering = 1;
+    struct timeval tv = {.tv_sec = (time_t)slate_px_config(c->h2->p)->idle_timeout_s};
+    bufferevent_setcb(c->bev, linger_read, NULL, linger_event, c);
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
+    bufferevent_enable(c->bev, EV_READ);
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+}
+
+/* Produces output while the socket keeps up; once the session is done and
+ * its output written, closes the connection (lingering). */
+static void down_flush(h2_down *c)
+{
+    if (c->lingering)
+        return;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     while (evbuffer_get_length(out) < SLATE_PROXY_HIGH_WATER) {
         const uint8_t *data = NULL;
@@ -543,7 +577,7 @@ static int down_flush(h2_down *c)
         if (n < 0) {
             SLATE_DEBUG("event=h2_down_send_failed error=\"%s\"", nghttp2_strerror((int)n));
             down_free(c);
-            return -1;
+            return;
         }
         if (n == 0)
             break;
@@ -552,19 +586,19 @@ static int down_flush(h2_down *c)
     if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session)) {
         /* GOAWAY exchanged and no stream left (or a protocol error). */
         c->closing = 1;
-        bufferevent_disable(c->bev, EV_READ);
-        if (evbuffer_get_length(out) == 0) {
-            down_free(c);
-            return -1;
-        }
+        if (evbuffer_get_length(out) == 0)
+            down_linger(c);
     }
-    return 0;
 }
 
 static void down_read(struct bufferevent *bev, void *arg)
 {
     h2_down *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->closing) {
+        evbuffer_drain(in, evbuffer_get_length(in)); /* the session reads no more */
+        return;
+    }
     while (!c->closing && evbuffer_get_length(in) > 0) {
         size_t n = evbuffer_get_contiguous_space(in);
         const uint8_t *data = evbuffer_pullup(in, (ev_ssize_t)n);
@@ -587,7 +621,7 @@ static void down_write(struct bufferevent *bev, void *arg)
 {
     h2_down *c = arg;
     if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        down_free(c);
+        down_linger(c);
         return;
     }
     down_flush(c);
@@ -691,6 +725,14 @@ void slate_h2_free(slate_h2 *h)
     nghttp2_session_callbacks_del(h->client_cbs);
     nghttp2_option_del(h->opt);
     free(h);
+}
+
+size_t slate_h2_connections(const slate_h2 *h)
+{
+    size_t n = 0;
+    for (const h2_down *c = h->downs; c; c = c->next)
+        n++;
+    return n;
 }
 
 void slate_h2_drain(slate_h2 *h)

@@ -101,7 +101,8 @@ struct h2_down {
     struct bufferevent *bev;
     nghttp2_session *session;
     int inbound;
-    int closing; /* free once the output is flushed */
+    int closing;   /* the session is done: linger once the output is written */
+    int lingering; /* half-closed, discarding input until the client closes */
     h2_stream *streams;
     struct event *flush_ev;
     h2_down *prev, *next;

@@ -1246,12 +1246,12 @@ size_t slate_proxy_drain(slate_proxy *p)
         if (p->listeners[i])
             evconnlistener_disable(p->listeners[i]);
     slate_h2_drain(p->h2);
-    return p->inflight;
+    return slate_proxy_inflight(p);
 }
 
 size_t slate_proxy_inflight(const slate_proxy *p)
 {
-    return p->inflight;
+    return p->inflight + (p->draining ? slate_h2_connections(p->h2) : 0);
 }
 
 slate_proxy_stats slate_proxy_stats_get(const slate_proxy *p)

@@ -91,7 +91,9 @@ int slate_proxy_listen(slate_proxy *p, int inbound, const char *host, uint16_t p
 void slate_proxy_set_table(slate_proxy *p, slate_sc_table *rt);
 const slate_sc_table *slate_proxy_table(const slate_proxy *p);
 
-/* Stops accepting; returns the number of requests still in flight. */
+/* Stops accepting and sends GOAWAY on HTTP/2 connections; returns the number
+ * of requests still in flight (while draining, HTTP/2 connections not yet
+ * closed count too: their last frames may still be unwritten). */
 size_t slate_proxy_drain(slate_proxy *p);
 size_t slate_proxy_inflight(const slate_proxy *p);
 slate_proxy_stats slate_proxy_stats_get(const slate_proxy *p);
