@@ -810,6 +810,7 @@ int slate_px_route_request(slate_proxy *p, int inbound, const slate_px_request *
                 r->klass >= 0 && p->cfg.t->classes[r->klass].nodes[0].service == p->cfg.service;
             if (root) {
                 r->ingress = 1;
+                slate_sc_tel_ingress_arrival(p->tel, r->klass);
                 snprintf(r->class_baggage, sizeof(r->class_baggage), "slate-class=%s",
                          p->cfg.t->classes[r->klass].name);
             }

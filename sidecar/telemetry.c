@@ -19,6 +19,7 @@ struct slate_sc_active {
 
 typedef struct class_acc {
     uint64_t count, ingress, errors;
+    uint64_t arrivals; /* requests classified here, counted when they arrive */
     slate_hist latency, self_time;
     uint64_t inflight;      /* now */
     double inflight_area;   /* request-us integrated over the window */
@@ -315,6 +316,12 @@ static double union_us(double (*iv)[2], int n, double lo, double hi)
     return total;
 }
 
+void slate_sc_tel_ingress_arrival(slate_sc_tel *tel, int klass)
+{
+    if (klass >= 0 && (size_t)klass < tel->t->n_classes)
+        tel->in[klass].arrivals++;
+}
+
 /* One completed inbound request of class |klass| (valid) lasting |dur| us;
  * |self| < 0 when its self-time is unknown. */
 static void record_inbound(slate_sc_tel *tel, int klass, int status, int ingress, double dur,
@@ -590,6 +597,8 @@ int slate_sc_tel_spans(slate_sc_tel *tel, const slate_span *spans, size_t n, siz
         int status = s->error ? 0 : s->http_status ? s->http_status : 200;
         int ingress = !s->parent_id[0] && t->classes[klass[i]].nodes[0].service == tel->service;
         record_inbound(tel, klass[i], status, ingress, dur, self > 0 ? self : 0);
+        if (ingress) /* a span arrives after the fact: arrival and completion at once */
+            tel->in[klass[i]].arrivals++;
         res.inbound++;
     }
     free(by_id);
@@ -626,7 +635,7 @@ int slate_sc_tel_flush(slate_sc_tel *tel, int64_t now_ms, slate_report **out)
      * proxy passes: approximate the window's end with the last change. */
     for (size_t k = 0; k < t->n_classes; k++) {
         class_acc *c = &tel->in[k];
-        if (c->count == 0 && c->inflight == 0)
+        if (c->count == 0 && c->inflight == 0 && c->arrivals == 0)
             continue;
         slate_report_inbound *e = slate_report_inbound_get(r, t->classes[k].name);
         if (!e) {
@@ -635,6 +644,8 @@ int slate_sc_tel_flush(slate_sc_tel *tel, int64_t now_ms, slate_report **out)
         }
         e->count = c->count;
         e->ingress = c->ingress;
+        e->arrivals = c->arrivals;
+        e->arrivals_counted = 1;
         e->errors = c->errors;
         e->inflight_mean = c->inflight_area / window_us;
         e->latency = c->latency;

@@ -54,6 +54,11 @@ int slate_sc_tel_set_identity(slate_sc_tel *tel, const char *instance, const cha
  * still counts at its end). */
 slate_sc_active *slate_sc_tel_inbound_begin(slate_sc_tel *tel, int klass, const char *trace_id,
                                             double now_us);
+/* A request of |klass| entered the system here (this sidecar classified
+ * it): counted at once, so a window shows the offered load even when the
+ * application completes fewer (common/report.h, "arrivals"). */
+void slate_sc_tel_ingress_arrival(slate_sc_tel *tel, int klass);
+
 /* It ends with |status| (0 = failed without a response); |ingress| 1 when
  * this sidecar classified it. |h| may be NULL (then |klass| and |start_us|
  * are used). */

@@ -155,6 +155,7 @@ static void test_self_time(void)
     CU_ASSERT_EQUAL_FATAL(slate_sc_tel_new(t, 0, 0, "f0", "127.0.0.1:1", 1000, &tel), SLATE_OK);
     const char *trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     double t0 = 1e9;
+    slate_sc_tel_ingress_arrival(tel, 0);
     slate_sc_active *h = slate_sc_tel_inbound_begin(tel, 0, trace, t0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
     double calls[4][2] = {{10, 20}, {25, 40}, {50, 80}, {60, 90}};
@@ -171,6 +172,8 @@ static void test_self_time(void)
     CU_ASSERT_EQUAL_FATAL(r->n_inbound, 1);
     CU_ASSERT_EQUAL(r->inbound[0].count, 1);
     CU_ASSERT_EQUAL(r->inbound[0].ingress, 1);
+    CU_ASSERT_EQUAL(r->inbound[0].arrivals, 1);
+    CU_ASSERT_EQUAL(r->inbound[0].arrivals_counted, 1);
     CU_ASSERT_EQUAL(r->inbound[0].self_time.sum_us, 35000);
     CU_ASSERT_EQUAL(r->inbound[0].latency.sum_us, 100000);
     CU_ASSERT_EQUAL(r->n_outbound, 2); /* (req, back, west) and (req, back, east) */
@@ -185,6 +188,15 @@ static void test_self_time(void)
     /* An empty window gives no report. */
     CU_ASSERT_EQUAL(slate_sc_tel_flush(tel, 3000, &r), SLATE_OK);
     CU_ASSERT_PTR_NULL(r);
+    /* Arrivals count before the requests complete: a window where two
+     * arrived and none finished still reports them (the offered load). */
+    slate_sc_tel_ingress_arrival(tel, 0);
+    slate_sc_tel_ingress_arrival(tel, 0);
+    CU_ASSERT_EQUAL_FATAL(slate_sc_tel_flush(tel, 4000, &r), SLATE_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->inbound[0].count, 0);
+    CU_ASSERT_EQUAL(r->inbound[0].arrivals, 2);
+    slate_report_free(r);
     slate_sc_tel_free(tel);
     slate_topology_free(t);
 }
