@@ -6,10 +6,14 @@
 # The upstream is HAProxy answering 200 itself (fast enough not to be the
 # bottleneck). Throughput with wrk (HTTP/1.1, keep-alive); latency at a fixed
 # moderate rate with slate-load (open loop); the sidecars' CPU seconds per
-# 1000 requests and peak RSS from /proc. Prints measurements; fails on none.
+# 1000 requests and peak RSS from /proc. Then the same two-hop comparison
+# for h2c (HTTP/2 with prior knowledge) with h2load: HAProxy and the
+# upstream detect the preface on their plain binds, HAProxy's hops talk
+# `proto h2` to the next one, the sidecars keep h2 end to end. Prints
+# measurements; fails on none.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$root/build-release
+build=${SLATE_BENCH_BUILD:-$root/build-release}
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" --target slate-sidecar slate-load -j2 >/dev/null
 duration=${SLATE_BENCH_SECONDS:-10}
@@ -27,7 +31,7 @@ while True:
     p=random.randrange(20000,32000); s=socket.socket()
     try: s.bind(("127.0.0.1",p)); print(p); break
     except OSError: pass'; }
-up=$(port); h1=$(port); h2=$(port); a_out=$(port); a_in=$(port); a_adm=$(port); b_out=$(port); b_in=$(port); b_adm=$(port)
+up=$(port); h1=$(port); h2=$(port); h2c1=$(port); h2c2=$(port); a_out=$(port); a_in=$(port); a_adm=$(port); b_out=$(port); b_in=$(port); b_adm=$(port)
 cat >"$dir/haproxy.cfg" <<CFG
 global
   maxconn 4096
@@ -49,6 +53,16 @@ frontend hop2
   default_backend to_upstream
 backend to_upstream
   server s 127.0.0.1:$up
+frontend hop1_h2c
+  bind 127.0.0.1:$h2c1
+  default_backend to_hop2_h2c
+backend to_hop2_h2c
+  server s 127.0.0.1:$h2c2 proto h2
+frontend hop2_h2c
+  bind 127.0.0.1:$h2c2
+  default_backend to_upstream_h2c
+backend to_upstream_h2c
+  server s 127.0.0.1:$up proto h2
 CFG
 ulimit -n 65536 2>/dev/null || true
 haproxy -f "$dir/haproxy.cfg" -db >"$dir/haproxy.log" 2>&1 &
@@ -110,3 +124,26 @@ print("  added over direct, p50/p90/p99 ms: HAProxy %.3f/%.3f/%.3f, slate %.3f/%
 PY
 echo "slate sidecars' CPU: ${cpu_per_1000} s per 1000 requests (both hops, telemetry on)"
 echo "slate sidecars' peak RSS: outbound ${rss_a} kB, inbound ${rss_b} kB"
+
+# ---- h2c: the same two hops, HTTP/2 with prior knowledge end to end ----
+h2_run() { h2load -t2 -c32 -m10 -D "$duration" "$@" 2>&1; }
+h2rps() { awk '/^finished in/ {print $4}'; }
+h2done() { awk '/^requests:/ {print $8}'; }                 # succeeded
+h2failed() { awk '/^requests:/ {print $10 + $12 + $14}'; } # failed + errored + timeout
+got=$(curl -s --http2-prior-knowledge -w ' %{http_version}' -H "Host: back" "127.0.0.1:$a_out/")
+[ "$got" = "ok 2" ] || { echo "two-hop h2c path does not work: $got"; exit 1; }
+hdirect=$(h2_run "http://127.0.0.1:$up/")
+hhap=$(h2_run "http://127.0.0.1:$h2c1/")
+c0=$(( $(cpu $pid_a) + $(cpu $pid_b) ))
+hslate=$(h2_run -H ':authority: back' "http://127.0.0.1:$a_out/")
+c1=$(( $(cpu $pid_a) + $(cpu $pid_b) ))
+n=$(echo "$hslate" | h2done)
+h2_cpu_per_1000=$(python3 -c "print(round(($c1 - $c0) / $ticks / max($n, 1) * 1000, 4))")
+printf "throughput h2c, h2load -t2 -c32 -m10 -D %ss (req/s, requests not succeeded)\n" "$duration"
+for row in "direct|$hdirect" "HAProxy, two hops (proto h2)|$hhap" "slate-sidecar, two hops|$hslate"; do
+  printf "  %-34s %10s %6s\n" "${row%%|*}" "$(echo "${row#*|}" | h2rps)" "$(echo "${row#*|}" | h2failed)"
+done
+echo "  slate / HAProxy (h2c): $(python3 -c "print(round($(echo "$hslate" | h2rps) / $(echo "$hhap" | h2rps), 3))")"
+echo "slate sidecars' CPU (h2c): ${h2_cpu_per_1000} s per 1000 requests (both hops, telemetry on)"
+echo "slate sidecars' peak RSS after h2c: outbound $(awk '/VmHWM/ {print $2}' "/proc/$pid_a/status") kB," \
+  "inbound $(awk '/VmHWM/ {print $2}' "/proc/$pid_b/status") kB"

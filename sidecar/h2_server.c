@@ -365,6 +365,12 @@ void h2_stream_upstream_failed(h2_stream *s, h2_failure why)
     }
 }
 
+void h2_stream_resend(h2_stream *s)
+{
+    s->resent = 1;
+    start_upstream(s);
+}
+
 void h2_stream_response_head(h2_stream *s)
 {
     submit_response(s);

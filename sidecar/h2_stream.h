@@ -90,8 +90,10 @@ struct h2_stream {
     int resp_submitted;
     int local_reply; /* answered here, not by an upstream */
     int retried, waiting_wan;
+    int resent; /* sent again after the upstream refused it unprocessed */
     int status;
     uint64_t req_bytes, resp_bytes; /* body bytes received from each side */
+    uint64_t req_sent;              /* request body bytes taken by an upstream */
     struct event *timer;            /* WAN emulation delay, then per-stream inactivity timeout */
     h2_stream *prev, *next;         /* in down's list */
 };
@@ -114,7 +116,7 @@ struct slate_h2_upstream {
     int retired; /* no longer ep->h2: takes no new streams */
     struct bufferevent *bev;
     nghttp2_session *session;
-    int connected, got_settings;
+    int connected, got_bytes, got_settings;
     size_t n_streams;
     h2_stream *table[SLATE_H2_UP_BUCKETS];
     struct event *flush_ev;
@@ -141,6 +143,10 @@ void h2_stream_request_consumed(h2_stream *s, size_t n);
 /* Forwarding failed: retry, answer 502/504, or reset the downstream stream
  * when the response had begun. |s| is detached from any upstream. */
 void h2_stream_upstream_failed(h2_stream *s, h2_failure why);
+/* The upstream refused the stream unprocessed (REFUSED_STREAM, or above a
+ * GOAWAY's last stream id) before any body byte went: send it again to the
+ * same endpoint, on a new session when that one is going away. */
+void h2_stream_resend(h2_stream *s);
 /* (Re)arms the per-stream inactivity timeout. */
 void h2_stream_touch(h2_stream *s);
 void h2_stream_untouch(h2_stream *s);

@@ -117,9 +117,11 @@ static void up_fail(h2_up *u, h2_failure why)
     h2_up_free(u);
 }
 
+/* Bytes that were not an HTTP/2 server's SETTINGS: not an h2c server. A
+ * close without a byte is a lost connection (e.g. a listener shutting down). */
 static h2_failure session_failure(const h2_up *u)
 {
-    return u->got_settings ? H2_FAIL_LOST : H2_FAIL_PREFACE;
+    return u->got_bytes && !u->got_settings ? H2_FAIL_PREFACE : H2_FAIL_LOST;
 }
 
 /* Produces output while the socket keeps up; ends the session when it is
@@ -156,6 +158,7 @@ static void up_read(struct bufferevent *bev, void *arg)
 {
     h2_up *u = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    u->got_bytes |= evbuffer_get_length(in) > 0;
     while (evbuffer_get_length(in) > 0) {
         size_t n = evbuffer_get_contiguous_space(in);
         const uint8_t *data = evbuffer_pullup(in, (ev_ssize_t)n);
@@ -266,6 +269,7 @@ static ssize_t request_read(nghttp2_session *session, int32_t stream_id, uint8_t
     size_t n = have < length ? have : length;
     if (n) {
         evbuffer_remove(s->req_body, buf, n);
+        s->req_sent += n;
         h2_stream_request_consumed(s, n);
         h2_stream_touch(s);
     }
@@ -514,6 +518,12 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
         }
         return 0;
     }
+    if (error_code == NGHTTP2_REFUSED_STREAM && !s->resp_final && s->req_sent == 0 && !s->resent) {
+        /* Not processed (an idle session's GOAWAY crossed it): safe to send
+         * again whatever the method, once. */
+        h2_stream_resend(s);
+        return 0;
+    }
     SLATE_DEBUG("event=h2_upstream_stream_reset endpoint=%s:%u error=%u", ep->host, ep->port,
                 error_code);
     slate_px_endpoint_result(p, ep, 502);
@@ -521,8 +531,30 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
     return 0;
 }
 
+/* A request nghttp2 did not send (the session got or sent GOAWAY first): it
+ * never opened a stream, so on_stream_close will not come. */
+static int on_frame_not_send(nghttp2_session *session, const nghttp2_frame *frame,
+                             int lib_error_code, void *user_data)
+{
+    (void)session;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    h2_stream *s = up_find(user_data, frame->hd.stream_id);
+    if (!s)
+        return 0;
+    SLATE_DEBUG("event=h2_request_not_sent error=\"%s\"", nghttp2_strerror(lib_error_code));
+    h2_up_detach(s, 0, 0);
+    h2_stream_untouch(s);
+    if (!s->resent && s->req_sent == 0)
+        h2_stream_resend(s);
+    else
+        h2_stream_upstream_failed(s, H2_FAIL_LOST);
+    return 0;
+}
+
 void h2_up_init_callbacks(nghttp2_session_callbacks *cbs)
 {
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, on_frame_not_send);
     nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk_recv);

@@ -57,10 +57,13 @@ for _ in $(seq 50); do
     curl -s -o /dev/null "127.0.0.1:$echo_port/" && curl -s -o /dev/null "127.0.0.1:$legacy/" && break
   sleep 0.1
 done
-"$sidecar" --topology "$dir/topo.json" --service back --cluster west --app "127.0.0.1:$up" \
-  --outbound 127.0.0.1:0 --inbound "127.0.0.1:$b_in" --admin 127.0.0.1:0 \
-  --port-file "$dir/b.json" 2>"$dir/b.log" &
-sc_b=$!; pids+=($sc_b)
+start_b() {
+  "$sidecar" --topology "$dir/topo.json" --service back --cluster west --app "127.0.0.1:$up" \
+    --outbound 127.0.0.1:0 --inbound "127.0.0.1:$b_in" --admin 127.0.0.1:0 \
+    --port-file "$dir/b.json" 2>>"$dir/b.log" &
+  sc_b=$!; pids+=($sc_b)
+}
+start_b
 "$sidecar" --topology "$dir/topo.json" --service front --cluster west --app 127.0.0.1:1 \
   --outbound 127.0.0.1:0 --inbound 127.0.0.1:0 --admin 127.0.0.1:0 --timeout-s 2 \
   --port-file "$dir/a.json" 2>"$dir/a.log" &
@@ -174,6 +177,19 @@ code2=$(badframes 0000050400000000000102030405) || fail "bad SETTINGS: no GOAWAY
 [ "$(curl -s -H 'Host: echo' "http://127.0.0.1:$out/x")" = echo ] ||
   fail "sidecar stopped serving HTTP/1.1 after invalid frames"
 echo "ok: invalid frames closed with GOAWAY (errors $code, $code2); still serving h2 and HTTP/1.1"
+
+# The inbound sidecar restarts: its GOAWAY retires the outbound sidecar's
+# session to it, and the next h2 request opens a new one.
+kill -TERM "$sc_b"
+wait "$sc_b" || fail "inbound sidecar exit status after SIGTERM (leak or crash? see b.log)"
+rm -f "$dir/b.json"
+start_b
+for _ in $(seq 100); do [ -s "$dir/b.json" ] && break; sleep 0.05; done
+adm_b=$(port "$dir/b.json" admin)
+got=$(curl "${h2[@]}" -w ' %{http_code}' -H 'Host: back' "http://127.0.0.1:$out/small.txt")
+[ "$got" = "hello
+ 200" ] || fail "h2 request after the inbound sidecar restarted: $got"
+echo "ok: inbound sidecar restarted (GOAWAY); the next h2 request went through a new session"
 
 # SIGTERM drains: an h2 download in progress completes, the GOAWAY says so,
 # the sidecar exits 0. The client is a minimal h2c reader (python, stdlib)
