@@ -18,6 +18,8 @@ typedef struct samples {
 struct slate_learner {
     const slate_topology *t; /* borrowed */
     samples *learn;          /* n_services * n_clusters, owned */
+    double *demand;          /* n_classes * n_clusters: the estimate, req/s; owned */
+    int has_demand;          /* 1 once an observation set |demand| */
 };
 
 int slate_learner_new(const slate_topology *t, slate_learner **out)
@@ -29,7 +31,10 @@ int slate_learner_new(const slate_topology *t, slate_learner **out)
         return SLATE_ERR_NOMEM;
     l->t = t;
     l->learn = calloc(t->n_services * t->n_clusters + 1, sizeof(samples));
-    if (!l->learn) {
+    l->demand = calloc(t->n_classes * t->n_clusters + 1, sizeof(double));
+    if (!l->learn || !l->demand) {
+        free(l->learn);
+        free(l->demand);
         free(l);
         return SLATE_ERR_NOMEM;
     }
@@ -42,12 +47,22 @@ void slate_learner_free(slate_learner *l)
     if (!l)
         return;
     free(l->learn);
+    free(l->demand);
     free(l);
 }
 
 void slate_learner_reset(slate_learner *l)
 {
     memset(l->learn, 0, l->t->n_services * l->t->n_clusters * sizeof(samples));
+}
+
+/* The demand estimate after observing |rps| over |period_s| (see learner.h). */
+static double demand_update(double est, double rps, double period_s)
+{
+    double expected = est * period_s, seen = rps * period_s;
+    if (fabs(seen - expected) > SLATE_LEARN_DEMAND_SIGMAS * sqrt(expected) + 1)
+        return rps; /* a change */
+    return est + SLATE_LEARN_DEMAND_ALPHA * (rps - est);
 }
 
 /* max - min of the samples' loads, work units/s. */
@@ -72,13 +87,18 @@ int slate_learner_apply(slate_learner *l, const slate_observation *o, int learn,
     if (o->ingress_total > 0) {
         for (size_t k = 0; k < t->n_classes; k++)
             for (size_t a = 0; a < nc; a++) {
-                double rps = o->demand_rps[k * nc + a];
+                double rps = o->demand_rps[k * nc + a], *est = &l->demand[k * nc + a];
+                *est = l->has_demand && o->period_s > 0 ? demand_update(*est, rps, o->period_s)
+                                                        : rps;
+                rps = *est;
                 if (view)
                     slate_topology_set_demand(view, (int)k, (int)a, rps);
                 if (opt)
                     slate_optimizer_set_demand(opt, (int)k, (int)a, rps);
             }
     }
+    if (o->ingress_total > 0)
+        l->has_demand = 1;
     for (size_t k = 0; opt && k < t->n_classes; k++)
         for (size_t v = 1; v < t->classes[k].n_nodes; v++)
             if (o->parent_requests[k][v] >= SLATE_LEARN_MULT_MIN_PARENTS &&

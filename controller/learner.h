@@ -3,9 +3,16 @@
  * sections 4 and 6), shared by the controller daemon's loop and the
  * simulator's closed-loop mode so both run the same rules:
  *
- *   - demand: every (class, ingress cluster) takes the observed rate, when
- *     the period saw any ingress request at all (a silent period keeps the
- *     last demand rather than routing for zero load);
+ *   - demand: per (class, ingress cluster), when the period saw any ingress
+ *     request at all (a silent period keeps the last demand rather than
+ *     routing for zero load), a Poisson change test on the period's count:
+ *     a count further than SLATE_LEARN_DEMAND_SIGMAS standard deviations
+ *     (sqrt of the expected count, +1) from what the estimate expects is a
+ *     change, and the estimate jumps to the observed rate at once; a count
+ *     within is noise, and the estimate moves SLATE_LEARN_DEMAND_ALPHA of
+ *     the way toward it. At low rates a 1 s period's count varies by tens
+ *     of percent; fed raw to the LP, that noise made it re-route every
+ *     period, while a real step is many deviations wide and passes at once;
  *   - multiplicities: an edge's calls per parent request, when backed by
  *     SLATE_LEARN_MULT_MIN_PARENTS parent requests;
  *   - profiles (when learning is on): per deployment the last
@@ -33,6 +40,8 @@
 #define SLATE_LEARN_MIN_REQUESTS     10
 #define SLATE_LEARN_MULT_MIN_PARENTS 20
 #define SLATE_LEARN_MIN_SPREAD       0.1
+#define SLATE_LEARN_DEMAND_SIGMAS    3.0
+#define SLATE_LEARN_DEMAND_ALPHA     0.3
 
 typedef struct slate_learner slate_learner;
 
