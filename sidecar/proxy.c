@@ -199,6 +199,46 @@ void slate_px_no_delay(evutil_socket_t fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/*
+ * Writes what |bev|'s output holds now, in one writev, instead of asking
+ * epoll for EPOLLOUT and writing on the next loop iteration: a socket that
+ * is not full takes a small head and body at once, and the wait for
+ * writability costs two epoll_ctl calls and a loop iteration per message.
+ * So the HTTP/1.1 bufferevents keep EV_WRITE disabled while their output is
+ * empty; only what the socket does not take (or an error) is left to
+ * libevent, by enabling EV_WRITE until the output drains (the write
+ * callbacks disable it again). While EV_WRITE is enabled (a connect in
+ * progress, a slow peer) libevent keeps writing and this does nothing.
+ * Returns 1 when the output is empty.
+ */
+static int write_now(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) == 0)
+        return 1;
+    if (bufferevent_get_enabled(bev) & EV_WRITE)
+        return 0;
+    /* A bufferevent keeps its output frozen at the front so that only its
+     * own write callback drains it; thaw it for this write, as that
+     * callback does. */
+    evbuffer_unfreeze(out, 1);
+    evbuffer_write(out, bufferevent_getfd(bev));
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) == 0)
+        return 1;
+    /* Partly written, EAGAIN, or an error: libevent's write callback
+     * finishes the job or reports the error to the event callback. */
+    bufferevent_enable(bev, EV_WRITE);
+    return 0;
+}
+
+/* From a write callback: the output drained, stop watching writability. */
+static void write_idle(struct bufferevent *bev)
+{
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE);
+}
+
 /* ---- endpoints -------------------------------------------------------------------- */
 
 static endpoint *endpoint_get(slate_proxy *p, const char *addr, int service, int cluster)
@@ -328,6 +368,9 @@ static void local_reply(downstream *d, int code, const char *reason, const char 
     d->p->stats.responses_5xx_local += code >= 500;
     d->closing = 1;
     bufferevent_disable(d->bev, EV_READ);
+    /* libevent writes it and down_write closes the connection once written
+     * (a reply made here is no hot path). */
+    bufferevent_enable(d->bev, EV_WRITE);
 }
 
 /* The exchange failed before any response byte reached the client. */
@@ -552,6 +595,8 @@ static void finish(exchange *x)
     if (!d->keepalive) {
         d->closing = 1;
         bufferevent_disable(d->bev, EV_READ);
+        if (write_now(d->bev))
+            downstream_free(d);
         return;
     }
     headers_clear(&d->hdrs);
@@ -559,7 +604,7 @@ static void finish(exchange *x)
     d->url = NULL;
     http_parser_pause(&d->parser, 0);
     bufferevent_enable(d->bev, EV_READ);
-    down_process(d); /* a pipelined request may be waiting */
+    down_process(d); /* writes the response; a pipelined request may be waiting */
 }
 
 static void up_read(struct bufferevent *bev, void *arg)
@@ -598,7 +643,9 @@ static void up_read(struct bufferevent *bev, void *arg)
             break;
     }
     if (u->done)
-        finish(x);
+        finish(x); /* writes the response out (and may free the client) */
+    else
+        write_now(x->d->bev); /* the part of the response that came so far */
 }
 
 static void up_event(struct bufferevent *bev, short what, void *arg)
@@ -639,8 +686,8 @@ static void up_event(struct bufferevent *bev, short what, void *arg)
 
 static void up_write(struct bufferevent *bev, void *arg)
 {
-    (void)bev;
     upstream *u = arg;
+    write_idle(bev);
     /* The upstream drained what the client sent: read the client again. */
     if (u->ex && u->ex->d && !u->ex->req_complete)
         bufferevent_enable(u->ex->d->bev, EV_READ);
@@ -693,11 +740,18 @@ static void connect_upstream(exchange *x)
             return;
         }
         slate_px_no_delay(bufferevent_getfd(u->bev));
+        /* EV_WRITE while connecting: libevent reports the connect and
+         * writes the head; up_write disables it once the output drained. */
+        bufferevent_enable(u->bev, EV_WRITE);
     }
     u->ex = x;
     x->u = u;
-    bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+    bufferevent_enable(u->bev, EV_READ);
     send_head(x);
+    /* Inside the client's parse, down_process writes the head together
+     * with the body bytes parsed after it. */
+    if (!x->d->in_parse)
+        write_now(u->bev);
 }
 
 static void on_wan_delay(evutil_socket_t fd, short what, void *arg)
@@ -1067,7 +1121,9 @@ static void down_process(downstream *d)
         downstream_free(d);
         return;
     }
-    if (d->closing && evbuffer_get_length(bufferevent_get_output(d->bev)) == 0)
+    if (d->ex && d->ex->u)
+        write_now(d->ex->u->bev);
+    if (write_now(d->bev) && d->closing)
         downstream_free(d);
 }
 
@@ -1084,6 +1140,7 @@ static void down_write(struct bufferevent *bev, void *arg)
         downstream_free(d);
         return;
     }
+    write_idle(bev);
     /* The client caught up: read the upstream again. */
     if (d->ex && d->ex->u)
         bufferevent_enable(d->ex->u->bev, EV_READ);
@@ -1137,7 +1194,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct timeval idle = {.tv_sec = (time_t)p->cfg.idle_timeout_s};
     bufferevent_set_timeouts(d->bev, &idle, NULL);
     bufferevent_setwatermark(d->bev, EV_WRITE, SLATE_PROXY_HIGH_WATER / 2, 0);
-    bufferevent_enable(d->bev, EV_READ | EV_WRITE);
+    /* A new bufferevent has EV_WRITE enabled; here it is on only while
+     * write_now leaves bytes. */
+    bufferevent_disable(d->bev, EV_WRITE);
+    bufferevent_enable(d->bev, EV_READ);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------- */
