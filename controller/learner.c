@@ -76,6 +76,22 @@ static double load_spread(const samples *h)
     return h->n > 0 ? hi - lo : 0;
 }
 
+/* How far |p| is off the samples: sum w (lat - p(rho)) / sum w p(rho), a
+ * relative bias; +inf when it predicts no finite latency where samples
+ * were taken. */
+static double bias(const slate_profile *p, const samples *h)
+{
+    double diff = 0, base = 0;
+    for (int i = 0; i < h->n; i++) {
+        double pred = slate_profile_latency(p, h->rho[i]);
+        if (!isfinite(pred))
+            return INFINITY;
+        diff += h->w[i] * (h->lat[i] - pred);
+        base += h->w[i] * pred;
+    }
+    return base > 0 ? diff / base : INFINITY;
+}
+
 int slate_learner_apply(slate_learner *l, const slate_observation *o, int learn,
                         slate_topology *view, slate_profile_set *prof, slate_optimizer *opt,
                         slate_learner_fit_cb on_fit, void *ctx)
@@ -124,7 +140,8 @@ int slate_learner_apply(slate_learner *l, const slate_observation *o, int learn,
             if (h->n < SLATE_LEARN_MIN_SAMPLES)
                 continue;
             const slate_profile *prior = slate_profile_set_get(prof, (int)sv, (int)b);
-            if (!prior || load_spread(h) < SLATE_LEARN_MIN_SPREAD * prior->mu_rps)
+            if (!prior || load_spread(h) < SLATE_LEARN_MIN_SPREAD * prior->mu_rps ||
+                fabs(bias(prior, h)) < SLATE_LEARN_MIN_BIAS)
                 continue;
             slate_profile fit;
             if (!prior ||

@@ -21,7 +21,10 @@
  *     SLATE_LEARN_MIN_SAMPLES samples whose loads span at least
  *     SLATE_LEARN_MIN_SPREAD x mu (samples bunched at one load cannot tell
  *     the unloaded time from the queueing: a fit through them is noise, and
- *     the LP chases noise in its inputs; see publish_gate.h) and
+ *     the LP chases noise in its inputs; see publish_gate.h), on which the
+ *     current profile is off by at least SLATE_LEARN_MIN_BIAS (relative,
+ *     weighted by requests: a profile that already explains the samples is
+ *     kept rather than replaced by a fit of their noise), and
  *     slate_profile_fit's own condition; the saturation point mu stays the
  *     prior's.
  *
@@ -40,6 +43,7 @@
 #define SLATE_LEARN_MIN_REQUESTS     10
 #define SLATE_LEARN_MULT_MIN_PARENTS 20
 #define SLATE_LEARN_MIN_SPREAD       0.1
+#define SLATE_LEARN_MIN_BIAS         0.1
 #define SLATE_LEARN_DEMAND_SIGMAS    3.0
 #define SLATE_LEARN_DEMAND_ALPHA     0.3
 

@@ -114,7 +114,13 @@ static void publish_fit(void *ctx, int sv, int b, const slate_profile *fit)
 static void apply_observation(slate_ctl *c, loop_state *s, const slate_observation *o)
 {
     fit_ctx f = {c, s->gen};
-    slate_learner_apply(s->learner, o, c->cfg.learn, s->view, s->prof, s->opt, publish_fit, &f);
+    int refits = slate_learner_apply(s->learner, o, c->cfg.learn, s->view, s->prof, s->opt,
+                                     publish_fit, &f);
+    double demand = 0;
+    for (size_t i = 0; i < o->n_classes * o->n_clusters; i++)
+        demand += o->demand_rps[i];
+    SLATE_DEBUG("event=observed reports=%llu demand_rps=%.1f refits=%d",
+                (unsigned long long)o->reports, demand, refits);
 }
 
 static void record_solve(slate_ctl *c, double seconds, const slate_solution *sol, int ok)

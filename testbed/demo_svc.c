@@ -357,6 +357,10 @@ int slate_demo_svc_new(const slate_topology *t, struct event_base *base,
     if (s->workers == 0) {
         double w = dep->capacity_rps * s->mean_ms_per_work / 1000.0;
         s->workers = w < 1 ? 1 : (int)lround(w);
+        /* The simulator's rule (sim/des.h): the worker count is rounded,
+         * the service time follows, so the instance saturates at exactly
+         * the topology's capacity -- what the controller's model says. */
+        s->mean_ms_per_work = s->workers * 1000.0 / dep->capacity_rps;
     }
     slate_rng_seed(&s->rng, opts->seed);
     s->filler = malloc(SLATE_DEMO_MAX_BODY);

@@ -7,13 +7,19 @@
  * it is the root and none came in; node by service and endpoint path),
  * queues the request for one of a fixed pool of workers, holds the worker
  * for a service time drawn from an exponential distribution with mean
- * service_time_ms x work (so the instance really saturates at about
- * workers / mean service time), then makes the node's child calls through
+ * m x work, then makes the node's child calls through
  * its sidecar (HTTP_PROXY-style absolute-form requests), sequentially or in
  * parallel as the tree says, fractional counts honoured in expectation
  * (floor(count) calls plus one more with probability frac(count)), copying
  * `traceparent` and `baggage` from the request it serves. It answers with
  * the node's response_bytes, 200, or 502 if a child call failed.
+ *
+ * By default the worker count is round(capacity_rps x service_time_ms /
+ * 1000), at least 1, and m = workers x 1000 / capacity_rps ms: the
+ * instance saturates at exactly the topology's capacity (m equals
+ * service_time_ms when the product is a whole number), as the simulator's
+ * queues do (sim/des.h), so the live system and slate-sim model the same
+ * thing. With --workers N, m = service_time_ms.
  *
  * Workers are slots, not threads: a worker "works" by waiting on a timer,
  * so many emulated services fit on a 2-core machine while their queues

@@ -24,7 +24,8 @@ static void usage(FILE *fp)
             "                      [--listen HOST:PORT] [--port-file FILE] [--proxy HOST:PORT]\n"
             "                      [--workers N] [--timeout S] [--seed N]\n"
             "Serves the service's call-tree nodes of every class with a fixed pool of\n"
-            "--workers (default: capacity_rps x service_time_ms / 1000) and exponential\n"
+            "--workers (default: capacity_rps x service_time_ms / 1000 rounded, at least 1,\n"
+            "with the mean service time then set so the capacity is exact) and exponential\n"
             "service times, calling children through the sidecar at --proxy.\n"
             "--listen defaults to 127.0.0.1:0 (a free port, written to --port-file).\n");
 }
