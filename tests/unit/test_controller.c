@@ -1,5 +1,6 @@
 /* The controller daemon's library parts: aggregation (demand, multiplicity,
- * instance aging), damping, and integer weights of the exports. */
+ * instance aging), the learner's rules, damping, and integer weights of the
+ * exports. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "controller/aggregate.h"
 #include "controller/damping.h"
 #include "controller/export.h"
+#include "controller/learner.h"
 #include "controller/routes.h"
 #include "tests/unit/test_util.h"
 #include "topology/topology.h"
@@ -250,10 +252,120 @@ static void test_export_quotes_names(void)
     slate_topology_free(t);
 }
 
+/* One period's observation for TOPO, built by hand: |rps| requests/s of
+ * "req" entering at a; at back@a |rho| work units/s served with self-time
+ * |self_ms| per request (20 requests). */
+typedef struct fake_obs {
+    slate_observation o;
+    double demand[2], cpr[2], load[4], self[4], work[4];
+    uint64_t parents[2], requests[4], errors[4];
+    double *cpr_rows[1];
+    uint64_t *parent_rows[1];
+} fake_obs;
+
+static void fake_obs_fill(fake_obs *f, double rps, double rho, double self_ms)
+{
+    memset(f, 0, sizeof(*f));
+    f->o.n_classes = 1;
+    f->o.n_services = 2;
+    f->o.n_clusters = 2;
+    f->o.period_s = 1;
+    f->o.reports = 2;
+    f->demand[0] = rps;
+    f->o.demand_rps = f->demand;
+    f->o.ingress_total = (uint64_t)rps;
+    f->cpr[0] = f->cpr[1] = NAN;
+    f->cpr_rows[0] = f->cpr;
+    f->parent_rows[0] = f->parents;
+    f->o.calls_per_req = f->cpr_rows;
+    f->o.parent_requests = f->parent_rows;
+    for (int i = 0; i < 4; i++)
+        f->self[i] = NAN;
+    f->load[1 * 2 + 0] = rho;
+    f->self[1 * 2 + 0] = self_ms;
+    f->work[1 * 2 + 0] = 1;
+    f->requests[1 * 2 + 0] = 20;
+    f->o.load_work_rps = f->load;
+    f->o.self_ms = f->self;
+    f->o.mean_work = f->work;
+    f->o.requests = f->requests;
+    f->o.errors = f->errors;
+}
+
+static void test_learner_rules(void)
+{
+    slate_topology *t = load(), *view = load();
+    slate_profile_set *prof = NULL;
+    slate_learner *l = NULL;
+    CU_ASSERT_EQUAL_FATAL(slate_profile_set_new(t, &prof), SLATE_OK);
+    CU_ASSERT_EQUAL_FATAL(slate_learner_new(t, &l), SLATE_OK);
+    fake_obs f;
+    /* Demand: the first observation is taken as is; a count within 3 sd of
+     * the estimate is noise (30% of the way); beyond, a change (at once). */
+    fake_obs_fill(&f, 100, 100, 1);
+    slate_learner_apply(l, &f.o, 0, view, NULL, NULL, NULL, NULL);
+    SLATE_ASSERT_NEAR(slate_topology_demand_rps(view, 0, 0), 100, 1e-9);
+    fake_obs_fill(&f, 110, 100, 1);
+    slate_learner_apply(l, &f.o, 0, view, NULL, NULL, NULL, NULL);
+    SLATE_ASSERT_NEAR(slate_topology_demand_rps(view, 0, 0), 103, 1e-9);
+    fake_obs_fill(&f, 200, 100, 1);
+    slate_learner_apply(l, &f.o, 0, view, NULL, NULL, NULL, NULL);
+    SLATE_ASSERT_NEAR(slate_topology_demand_rps(view, 0, 0), 200, 1e-9);
+    /* A silent period keeps the estimate. */
+    fake_obs_fill(&f, 0, 100, 1);
+    f.o.ingress_total = 0;
+    slate_learner_apply(l, &f.o, 0, view, NULL, NULL, NULL, NULL);
+    SLATE_ASSERT_NEAR(slate_topology_demand_rps(view, 0, 0), 200, 1e-9);
+
+    /* Profiles: samples over a wide load range that the current profile
+     * already explains are never refitted... */
+    const slate_profile *prior = slate_profile_set_get(prof, 1, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(prior);
+    slate_profile before = *prior;
+    double loads[6] = {50, 150, 250, 350, 100, 300};
+    int refits = 0;
+    for (int i = 0; i < 6; i++) {
+        fake_obs_fill(&f, 100, loads[i], slate_profile_latency(&before, loads[i]));
+        refits += slate_learner_apply(l, &f.o, 1, NULL, prof, NULL, NULL, NULL);
+    }
+    CU_ASSERT_EQUAL(refits, 0);
+    /* ...while latencies twice the profile's are, from the fourth such
+     * sample on (the window holds the earlier ones too: the bias is
+     * weighed over all). */
+    slate_learner *l2 = NULL;
+    CU_ASSERT_EQUAL_FATAL(slate_learner_new(t, &l2), SLATE_OK);
+    int first = -1;
+    for (int i = 0; i < 6; i++) {
+        fake_obs_fill(&f, 100, loads[i], 2 * slate_profile_latency(&before, loads[i]));
+        if (slate_learner_apply(l2, &f.o, 1, NULL, prof, NULL, NULL, NULL) > 0 && first < 0)
+            first = i;
+    }
+    CU_ASSERT_EQUAL(first, 3);
+    double fitted = slate_profile_latency(slate_profile_set_get(prof, 1, 0), 200);
+    CU_ASSERT(fitted > 1.5 * slate_profile_latency(&before, 200));
+    /* Samples bunched at one load (spread below 10% of capacity) are not
+     * fitted, however far off. */
+    slate_learner *l3 = NULL;
+    CU_ASSERT_EQUAL_FATAL(slate_learner_new(t, &l3), SLATE_OK);
+    refits = 0;
+    for (int i = 0; i < 6; i++) {
+        fake_obs_fill(&f, 100, 200 + i, 5 * slate_profile_latency(&before, 200));
+        refits += slate_learner_apply(l3, &f.o, 1, NULL, prof, NULL, NULL, NULL);
+    }
+    CU_ASSERT_EQUAL(refits, 0);
+    slate_learner_free(l);
+    slate_learner_free(l2);
+    slate_learner_free(l3);
+    slate_profile_set_free(prof);
+    slate_topology_free(view);
+    slate_topology_free(t);
+}
+
 static CU_TestInfo controller_tests[] = {
     {"aggregate: demand, multiplicity, load", test_aggregate_demand_and_multiplicity},
     {"aggregate: unknown names rejected with paths", test_aggregate_rejects_unknown_names},
     {"aggregate: instances age out", test_aggregate_instances_age_out},
+    {"learner: demand change test, refit rules", test_learner_rules},
     {"damping: steps, convergence, bounds", test_damping_steps},
     {"export: integer weights sum exactly", test_integer_weights_sum_exactly},
     {"export: names quoted", test_export_quotes_names},
