@@ -13,11 +13,19 @@
 
 extern char **environ;
 
+/* Closed-loop rows get their own files next to the DES rows of the same
+ * policy. */
+static const char *loop_suffix(const slate_sim_row *row)
+{
+    return row->mode == SLATE_SIM_CLOSED ? "-loop" : "";
+}
+
 static int write_data(const char *dir, const char *kind, const slate_sim_row *row, char *err,
                       size_t errlen)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s-%s.dat", dir, kind, slate_policy_name(row->policy));
+    snprintf(path, sizeof(path), "%s/%s-%s%s.dat", dir, kind, slate_policy_name(row->policy),
+             loop_suffix(row));
     FILE *fp = fopen(path, "w");
     if (!fp) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
@@ -55,9 +63,10 @@ static void plot_series(FILE *fp, const slate_sim_report *r, const char *dir, co
         const slate_sim_row *row = &r->rows[i];
         if (!row->des)
             continue;
-        fprintf(fp, "%s'%s/%s-%s.dat' using 1:%d with %s title '%s'", first ? "plot " : ", \\\n  ",
-                dir, kind, slate_policy_name(row->policy), col, style,
-                slate_policy_name(row->policy));
+        fprintf(fp, "%s'%s/%s-%s%s.dat' using 1:%d with %s title '%s%s'",
+                first ? "plot " : ", \\\n  ", dir, kind, slate_policy_name(row->policy),
+                loop_suffix(row), col, style, slate_policy_name(row->policy),
+                row->mode == SLATE_SIM_CLOSED ? " (closed loop)" : "");
         first = 0;
     }
     fprintf(fp, "\n");
@@ -69,7 +78,7 @@ int slate_sim_plot(const slate_sim_report *r, const char *dir, char *err, size_t
     for (size_t i = 0; r && i < r->n_rows; i++)
         n_des += r->rows[i].des != NULL;
     if (!r || !dir || n_des == 0) {
-        snprintf(err, errlen, "nothing to plot: run with --mode des or both");
+        snprintf(err, errlen, "nothing to plot: run with --mode des, closed or both");
         return SLATE_ERR_INVALID_ARG;
     }
     if (strpbrk(dir, "'\"\n\r") || strlen(dir) > 2000) {
