@@ -19,46 +19,112 @@
 #include <event2/listener.h>
 #include <http_parser.h>
 
-#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "sidecar/h2_int.h"
 #include "sidecar/trace.h"
 
-/* ---- headers ---------------------------------------------------------------------- */
+/* ---- message buffers and headers -------------------------------------------------- */
 
+/* Capacity a msgbuf keeps between messages; a larger one (a rare huge head)
+ * is freed when the message is done. */
+#define MSGBUF_KEEP 8192u
+
+/* A growable byte string whose capacity is reused from one message to the
+ * next, so the steady state allocates nothing per request. NUL-terminated
+ * after |len| once anything was added. */
+typedef struct msgbuf {
+    char *p; /* owned */
+    size_t len, cap;
+} msgbuf;
+
+static int msgbuf_add(msgbuf *t, const void *s, size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *g = realloc(t->p, cap);
+        if (!g)
+            return -1;
+        t->p = g;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+    return 0;
+}
+
+static int msgbuf_adds(msgbuf *t, const char *s)
+{
+    return msgbuf_add(t, s, strlen(s));
+}
+
+/* Appends |v| in decimal. */
+static int msgbuf_add_uint(msgbuf *t, unsigned v)
+{
+    char digits[16];
+    size_t i = sizeof(digits);
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return msgbuf_add(t, digits + i, sizeof(digits) - i);
+}
+
+static void msgbuf_reset(msgbuf *t)
+{
+    t->len = 0;
+    if (t->cap > MSGBUF_KEEP) {
+        free(t->p);
+        t->p = NULL;
+        t->cap = 0;
+    } else if (t->p) {
+        t->p[0] = '\0';
+    }
+}
+
+static void msgbuf_cleanup(msgbuf *t)
+{
+    free(t->p);
+    t->p = NULL;
+    t->len = t->cap = 0;
+}
+
+#define HEADER_NONE UINT32_MAX
+
+/* One header: offsets into its message's buffer (names and values there are
+ * NUL-terminated once headers_end ran). */
 typedef struct header {
-    char *name, *value; /* owned */
+    uint32_t name, name_len;
+    uint32_t value, value_len; /* HEADER_NONE: no value piece came */
 } header;
 
-/* Headers of one message as http_parser delivers them (possibly in pieces). */
+/* Headers of one message as http_parser delivers them (possibly in pieces),
+ * copied into one msgbuf kept across the messages of a connection. */
 typedef struct headers {
     header v[SLATE_PROXY_MAX_HEADERS];
+    msgbuf buf;
     size_t n;
-    size_t bytes;
+    size_t bytes; /* of names and values, bounded by SLATE_PROXY_MAX_HEADER_BYTES */
     int in_value; /* the last piece was a value */
     int overflow; /* too many or too large */
 } headers;
 
+/* Ready for the next message (keeps the buffer's capacity). */
 static void headers_clear(headers *h)
 {
-    for (size_t i = 0; i < h->n; i++) {
-        free(h->v[i].name);
-        free(h->v[i].value);
-    }
-    memset(h, 0, sizeof(*h));
+    h->n = 0;
+    h->bytes = 0;
+    h->in_value = 0;
+    h->overflow = 0;
+    msgbuf_reset(&h->buf);
 }
 
-static int append(char **dst, const char *at, size_t len)
+static void headers_cleanup(headers *h)
 {
-    size_t old = *dst ? strlen(*dst) : 0;
-    char *g = realloc(*dst, old + len + 1);
-    if (!g)
-        return -1;
-    memcpy(g + old, at, len);
-    g[old + len] = '\0';
-    *dst = g;
-    return 0;
+    msgbuf_cleanup(&h->buf);
 }
 
 static int headers_field(headers *h, const char *at, size_t len)
@@ -73,10 +139,17 @@ static int headers_field(headers *h, const char *at, size_t len)
             h->overflow = 1;
             return 0;
         }
-        h->n++;
+        if (h->n && msgbuf_add(&h->buf, "", 1) != 0) /* ends the previous value */
+            return -1;
+        header *f = &h->v[h->n++];
+        f->name = (uint32_t)h->buf.len;
+        f->name_len = 0;
+        f->value = HEADER_NONE;
+        f->value_len = 0;
         h->in_value = 0;
     }
-    return append(&h->v[h->n - 1].name, at, len);
+    h->v[h->n - 1].name_len += (uint32_t)len;
+    return msgbuf_add(&h->buf, at, len);
 }
 
 static int headers_value(headers *h, const char *at, size_t len)
@@ -86,30 +159,68 @@ static int headers_value(headers *h, const char *at, size_t len)
         h->overflow = 1;
     if (h->overflow || h->n == 0)
         return 0;
-    h->in_value = 1;
-    if (!h->v[h->n - 1].value && len == 0)
-        return append(&h->v[h->n - 1].value, "", 0);
-    return append(&h->v[h->n - 1].value, at, len);
+    header *f = &h->v[h->n - 1];
+    if (!h->in_value) {
+        if (msgbuf_add(&h->buf, "", 1) != 0) /* ends the name */
+            return -1;
+        f->value = (uint32_t)h->buf.len;
+        h->in_value = 1;
+    }
+    f->value_len += (uint32_t)len;
+    return msgbuf_add(&h->buf, at, len);
 }
 
-static const char *headers_get(const headers *h, const char *name)
+/* All headers came: ends the last one. 0, or -1 when out of memory. */
+static int headers_end(headers *h)
 {
-    for (size_t i = 0; i < h->n; i++)
-        if (h->v[i].name && strcasecmp(h->v[i].name, name) == 0)
-            return h->v[i].value ? h->v[i].value : "";
-    return NULL;
+    return h->n ? msgbuf_add(&h->buf, "", 1) : 0;
 }
 
-/* Hop-by-hop headers are the connection's, not the message's (RFC 9110 7.6.1). */
+static const char *header_name(const headers *h, size_t i)
+{
+    return h->buf.p + h->v[i].name;
+}
+
+static const char *header_value(const headers *h, size_t i)
+{
+    return h->v[i].value == HEADER_NONE ? "" : h->buf.p + h->v[i].value;
+}
+
+static size_t header_value_len(const headers *h, size_t i)
+{
+    return h->v[i].value == HEADER_NONE ? 0 : h->v[i].value_len;
+}
+
+/* Header |i| is named |lit| (a string literal), in any case. */
+#define HEADER_IS(h, i, lit)                                                                       \
+    ((h)->v[i].name_len == sizeof(lit) - 1 &&                                                      \
+     strncasecmp(header_name(h, i), lit, sizeof(lit) - 1) == 0)
+
+/* Hop-by-hop headers are the connection's, not the message's (RFC 9110
+ * 7.6.1). |len| bytes of |name|; the length picks the candidates. */
+static int hop_by_hop_n(const char *name, size_t len)
+{
+    switch (len) {
+    case 2:
+        return strncasecmp(name, "te", 2) == 0;
+    case 7:
+        return strncasecmp(name, "upgrade", 7) == 0 || strncasecmp(name, "trailer", 7) == 0;
+    case 10:
+        return strncasecmp(name, "connection", 10) == 0 || strncasecmp(name, "keep-alive", 10) == 0;
+    case 16:
+        return strncasecmp(name, "proxy-connection", 16) == 0;
+    case 17:
+        return strncasecmp(name, "transfer-encoding", 17) == 0;
+    case 19:
+        return strncasecmp(name, "proxy-authorization", 19) == 0;
+    default:
+        return 0;
+    }
+}
+
 static int hop_by_hop(const char *name)
 {
-    static const char *const names[] = {"connection", "keep-alive", "proxy-connection", "te",
-                                        "transfer-encoding", "upgrade", "trailer",
-                                        "proxy-authorization"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcasecmp(name, names[i]) == 0)
-            return 1;
-    return 0;
+    return hop_by_hop_n(name, strlen(name));
 }
 
 /* ---- the proxy's objects ---------------------------------------------------------- */
@@ -139,7 +250,7 @@ struct exchange {
     upstream *u;
     slate_px_route route; /* destination, class, trace, endpoint (route.ep) */
     enum http_method method;
-    slate_buf head; /* the request head as sent upstream (kept for a retry) */
+    msgbuf head; /* the request head as sent upstream (kept for a retry) */
     int req_chunked, req_complete;
     uint64_t req_body_bytes;
     int retried;
@@ -156,8 +267,9 @@ struct downstream {
     int inbound;
     http_parser parser;
     headers hdrs;
-    char *url;
-    exchange *ex;
+    msgbuf url;
+    exchange *ex;      /* &exchange while a request is in progress, else NULL */
+    exchange exchange; /* one request at a time: its storage is reused */
     int keepalive;
     int protocol_known; /* the first bytes were checked for the HTTP/2 preface */
     int closing;   /* close once the output is flushed */
@@ -180,7 +292,9 @@ struct slate_proxy {
     int draining;
     slate_proxy_stats stats;
     http_parser_settings req_settings, resp_settings;
-    slate_h2 *h2; /* downstream connections that began with the HTTP/2 preface */
+    slate_h2 *h2;   /* downstream connections that began with the HTTP/2 preface */
+    endpoint *app;  /* the inbound target (--app), once known */
+    msgbuf scratch; /* response heads are built here, then copied out at once */
 };
 
 double slate_proxy_now_us(void)
@@ -310,18 +424,20 @@ static void upstream_free(upstream *u)
         return;
     if (u->bev)
         bufferevent_free(u->bev);
-    headers_clear(&u->hdrs);
+    headers_cleanup(&u->hdrs);
     free(u);
 }
 
-static void exchange_free(exchange *x)
+/* The request is over. Its storage stays in the downstream for the next
+ * one, zeroed but for the head's buffer, whose capacity is reused. */
+static void exchange_end(exchange *x)
 {
-    if (!x)
-        return;
     if (x->delay)
         event_free(x->delay);
-    slate_buf_cleanup(&x->head);
-    free(x);
+    msgbuf head = x->head;
+    msgbuf_reset(&head);
+    memset(x, 0, sizeof(*x));
+    x->head = head;
 }
 
 static void downstream_free(downstream *d)
@@ -341,12 +457,13 @@ static void downstream_free(downstream *d)
         if (x->route.inbound)
             slate_px_account(p, &x->route, 0, 0, 0);
         p->inflight--;
-        exchange_free(x);
+        exchange_end(x);
     }
     if (d->bev)
         bufferevent_free(d->bev);
-    headers_clear(&d->hdrs);
-    free(d->url);
+    msgbuf_cleanup(&d->exchange.head);
+    headers_cleanup(&d->hdrs);
+    msgbuf_cleanup(&d->url);
     if (d->prev)
         d->prev->next = d->next;
     else
@@ -387,7 +504,7 @@ static void fail_exchange(exchange *x, int code, const char *reason, const char 
     }
     d->ex = NULL;
     p->inflight--;
-    exchange_free(x);
+    exchange_end(x);
     local_reply(d, code, reason, text);
 }
 
@@ -502,7 +619,7 @@ static int resp_on_headers_complete(http_parser *hp)
 {
     upstream *u = hp->data;
     exchange *x = u->ex;
-    if (!x || u->hdrs.overflow)
+    if (!x || u->hdrs.overflow || headers_end(&u->hdrs) != 0)
         return -1;
     downstream *d = x->d;
     struct evbuffer *out = bufferevent_get_output(d->bev);
@@ -516,18 +633,37 @@ static int resp_on_headers_complete(http_parser *hp)
     x->resp_started = 1;
     x->resp_no_body = x->method == HTTP_HEAD || hp->status_code == 204 ||
                       hp->status_code == 304 || hp->status_code / 100 == 1;
-    int has_length = headers_get(&u->hdrs, "content-length") && !(hp->flags & F_CHUNKED);
-    x->resp_chunked_out = !x->resp_no_body && !has_length;
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", hp->status_code, u->reason);
-    for (size_t i = 0; i < u->hdrs.n; i++) {
-        const header *h = &u->hdrs.v[i];
-        if (!h->name || hop_by_hop(h->name))
+    /* The head is built in one buffer and copied out at once: one
+     * evbuffer_add instead of a formatted add per header. */
+    const headers *h = &u->hdrs;
+    msgbuf *o = &u->p->scratch;
+    o->len = 0;
+    int rv = msgbuf_add(o, "HTTP/1.1 ", 9);
+    rv |= msgbuf_add_uint(o, hp->status_code);
+    rv |= msgbuf_add(o, " ", 1);
+    rv |= msgbuf_adds(o, u->reason);
+    rv |= msgbuf_add(o, "\r\n", 2);
+    int has_length = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        const char *name = header_name(h, i);
+        if (hop_by_hop_n(name, h->v[i].name_len))
             continue;
-        evbuffer_add_printf(out, "%s: %s\r\n", h->name, h->value ? h->value : "");
+        has_length |= HEADER_IS(h, i, "content-length");
+        rv |= msgbuf_add(o, name, h->v[i].name_len);
+        rv |= msgbuf_add(o, ": ", 2);
+        rv |= msgbuf_add(o, header_value(h, i), header_value_len(h, i));
+        rv |= msgbuf_add(o, "\r\n", 2);
     }
+    has_length = has_length && !(hp->flags & F_CHUNKED);
+    x->resp_chunked_out = !x->resp_no_body && !has_length;
     if (x->resp_chunked_out)
-        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-    evbuffer_add_printf(out, "Connection: %s\r\n\r\n", d->keepalive ? "keep-alive" : "close");
+        rv |= msgbuf_adds(o, "Transfer-Encoding: chunked\r\n");
+    rv |= msgbuf_adds(o, d->keepalive ? "Connection: keep-alive\r\n\r\n"
+                                      : "Connection: close\r\n\r\n");
+    if (rv != 0)
+        return -1; /* out of memory: the client sees a 502 */
+    evbuffer_add(out, o->p, o->len);
+    msgbuf_reset(o);
     u->keepalive = http_should_keep_alive(hp);
     return x->resp_no_body ? 1 : 0; /* 1: no body follows (HEAD, 204, 304) */
 }
@@ -591,7 +727,7 @@ static void finish(exchange *x)
     x->u = NULL;
     d->ex = NULL;
     p->inflight--;
-    exchange_free(x);
+    exchange_end(x);
     if (!d->keepalive) {
         d->closing = 1;
         bufferevent_disable(d->bev, EV_READ);
@@ -600,8 +736,7 @@ static void finish(exchange *x)
         return;
     }
     headers_clear(&d->hdrs);
-    free(d->url);
-    d->url = NULL;
+    msgbuf_reset(&d->url);
     http_parser_pause(&d->parser, 0);
     bufferevent_enable(d->bev, EV_READ);
     down_process(d); /* writes the response; a pipelined request may be waiting */
@@ -697,8 +832,8 @@ static void send_head(exchange *x)
 {
     upstream *u = x->u;
     struct evbuffer *out = bufferevent_get_output(u->bev);
-    if (x->head.data)
-        evbuffer_add(out, x->head.data, x->head.len);
+    if (x->head.len)
+        evbuffer_add(out, x->head.p, x->head.len);
     /* Body bytes already parsed while connecting were queued in the head. */
 }
 
@@ -785,9 +920,9 @@ static void start_upstream(exchange *x)
 static int req_on_url(http_parser *hp, const char *at, size_t len)
 {
     downstream *d = hp->data;
-    if ((d->url ? strlen(d->url) : 0) + len > SLATE_PROXY_MAX_URL)
+    if (d->url.len + len > SLATE_PROXY_MAX_URL)
         return -1;
-    return append(&d->url, at, len);
+    return msgbuf_add(&d->url, at, len);
 }
 
 static int req_on_field(http_parser *hp, const char *at, size_t len)
@@ -802,44 +937,42 @@ static int req_on_value(http_parser *hp, const char *at, size_t len)
     return headers_value(&d->hdrs, at, len);
 }
 
-/* Splits a request-target into the host it names (absolute form, as an
- * HTTP_PROXY client sends it; "" for origin form) and its origin-form path.
- * Either output may be NULL. */
-static void split_target(const char *url, char *host, size_t host_cap, char *path, size_t path_cap)
+/* Splits a request-target: the host it names (absolute form, as an
+ * HTTP_PROXY client sends it; "" for origin form) goes to |host| (may be
+ * NULL), and the origin-form path is returned (borrowed from |url|, or "/"). */
+static const char *split_target(const char *url, char *host, size_t host_cap)
 {
-    struct http_parser_url pu;
-    http_parser_url_init(&pu);
     if (host)
         host[0] = '\0';
-    if (path)
-        snprintf(path, path_cap, "%s", url);
-    if (url[0] == '/' || http_parser_parse_url(url, strlen(url), 0, &pu) != 0 ||
-        !(pu.field_set & (1 << UF_HOST)))
-        return;
+    if (url[0] == '/')
+        return url;
+    struct http_parser_url pu;
+    http_parser_url_init(&pu);
+    if (http_parser_parse_url(url, strlen(url), 0, &pu) != 0 || !(pu.field_set & (1 << UF_HOST)))
+        return url;
     if (host) {
         size_t n = pu.field_data[UF_HOST].len < host_cap - 1 ? pu.field_data[UF_HOST].len
                                                              : host_cap - 1;
         memcpy(host, url + pu.field_data[UF_HOST].off, n);
         host[n] = '\0';
     }
-    if (path) {
-        if (pu.field_set & (1 << UF_PATH))
-            snprintf(path, path_cap, "%s", url + pu.field_data[UF_PATH].off);
-        else
-            snprintf(path, path_cap, "/");
-    }
+    return (pu.field_set & (1 << UF_PATH)) ? url + pu.field_data[UF_PATH].off : "/";
 }
 
 /* The destination service of an outbound request: the URL's host (proxy
  * form) or Host/:authority, its first DNS label, without a port. */
 static int dst_service_of(const slate_proxy *p, const char *url, const char *authority)
 {
-    char host[SLATE_TOPO_MAX_NAME + 1] = "";
-    split_target(url, host, sizeof(host), NULL, 0);
-    if (!host[0] && authority)
-        snprintf(host, sizeof(host), "%s", authority);
-    host[strcspn(host, ".:")] = '\0';
-    return host[0] ? slate_topology_find_service(p->cfg.t, host) : -1;
+    char host[SLATE_TOPO_MAX_NAME + 1];
+    split_target(url, host, sizeof(host));
+    const char *name = host[0] ? host : authority ? authority : "";
+    size_t n = strcspn(name, ".:");
+    if (n == 0 || n > SLATE_TOPO_MAX_NAME)
+        return -1;
+    char label[SLATE_TOPO_MAX_NAME + 1];
+    memcpy(label, name, n);
+    label[n] = '\0';
+    return slate_topology_find_service(p->cfg.t, label);
 }
 
 int slate_px_route_request(slate_proxy *p, int inbound, const slate_px_request *rq,
@@ -865,8 +998,12 @@ int slate_px_route_request(slate_proxy *p, int inbound, const slate_px_request *
             if (root) {
                 r->ingress = 1;
                 slate_sc_tel_ingress_arrival(p->tel, r->klass);
-                snprintf(r->class_baggage, sizeof(r->class_baggage), "slate-class=%s",
-                         p->cfg.t->classes[r->klass].name);
+                static const char member[] = "slate-class=";
+                const char *name = p->cfg.t->classes[r->klass].name;
+                size_t n = strnlen(name, sizeof(r->class_baggage) - sizeof(member));
+                memcpy(r->class_baggage, member, sizeof(member) - 1);
+                memcpy(r->class_baggage + sizeof(member) - 1, name, n);
+                r->class_baggage[sizeof(member) - 1 + n] = '\0';
             }
         }
         if (!r->has_trace) {
@@ -879,9 +1016,12 @@ int slate_px_route_request(slate_proxy *p, int inbound, const slate_px_request *
         }
         r->dst_service = p->cfg.service;
         r->dst_cluster = p->cfg.cluster;
-        char app[96];
-        snprintf(app, sizeof(app), "%s:%u", p->cfg.app_host, p->cfg.app_port);
-        r->ep = endpoint_get(p, app, p->cfg.service, p->cfg.cluster);
+        if (!p->app) { /* looked up once: the address does not change */
+            char app[96];
+            snprintf(app, sizeof(app), "%s:%u", p->cfg.app_host, p->cfg.app_port);
+            p->app = endpoint_get(p, app, p->cfg.service, p->cfg.cluster);
+        }
+        r->ep = p->app;
         r->active = slate_sc_tel_inbound_begin(p->tel, r->klass, r->trace, r->start_us);
     } else {
         p->stats.requests_out++;
@@ -941,25 +1081,32 @@ static int req_on_headers_complete(http_parser *hp)
         local_reply(d, 431, "Request Header Fields Too Large", "request headers too large");
         return -1;
     }
-    exchange *x = calloc(1, sizeof(*x));
-    if (!x)
+    const headers *h = &d->hdrs;
+    if (headers_end(&d->hdrs) != 0)
         return -1;
-    slate_buf_init(&x->head);
+    exchange *x = &d->exchange; /* zeroed by exchange_end (or calloc) */
     x->d = d;
     x->method = (enum http_method)hp->method;
     x->req_chunked = (hp->flags & F_CHUNKED) != 0;
     d->keepalive = http_should_keep_alive(hp);
     d->ex = x;
     p->inflight++;
-    const char *url = d->url ? d->url : "/";
-    const char *bag = headers_get(&d->hdrs, "baggage");
-    slate_px_request rq = {.method = http_method_str(x->method),
-                           .target = url,
-                           .authority = headers_get(&d->hdrs, "host"),
-                           .baggage = bag,
-                           .traceparent = headers_get(&d->hdrs, "traceparent"),
-                           .b3 = headers_get(&d->hdrs, "b3"),
-                           .x_b3_traceid = headers_get(&d->hdrs, "x-b3-traceid")};
+    const char *url = d->url.len ? d->url.p : "/";
+    /* The headers routing reads, in one pass (the first of each name). */
+    slate_px_request rq = {.method = http_method_str(x->method), .target = url};
+    for (size_t i = 0; i < h->n; i++) {
+        const char **slot = NULL;
+        switch (h->v[i].name_len) {
+        case 2: slot = HEADER_IS(h, i, "b3") ? &rq.b3 : NULL; break;
+        case 4: slot = HEADER_IS(h, i, "host") ? &rq.authority : NULL; break;
+        case 7: slot = HEADER_IS(h, i, "baggage") ? &rq.baggage : NULL; break;
+        case 11: slot = HEADER_IS(h, i, "traceparent") ? &rq.traceparent : NULL; break;
+        case 12: slot = HEADER_IS(h, i, "x-b3-traceid") ? &rq.x_b3_traceid : NULL; break;
+        default: break;
+        }
+        if (slot && !*slot)
+            *slot = header_value(h, i);
+    }
     const char *why = NULL;
     int code = slate_px_route_request(p, d->inbound, &rq, &x->route, &why);
     if (code != 0) {
@@ -967,31 +1114,42 @@ static int req_on_headers_complete(http_parser *hp)
         return -1;
     }
     const slate_px_route *r = &x->route;
-    char path[SLATE_PROXY_MAX_URL + 1];
-    if (d->inbound)
-        snprintf(path, sizeof(path), "%s", url);
-    else
-        split_target(url, NULL, 0, path, sizeof(path));
+    const char *path = d->inbound ? url : split_target(url, NULL, 0);
     /* The request head, origin-form, hop-by-hop headers replaced. */
-    int rv = slate_buf_printf(&x->head, "%s %s HTTP/1.1\r\n", http_method_str(x->method), path);
-    for (size_t i = 0; rv == SLATE_OK && i < d->hdrs.n; i++) {
-        const header *h = &d->hdrs.v[i];
-        if (!h->name || hop_by_hop(h->name))
+    msgbuf *o = &x->head;
+    int rv = msgbuf_adds(o, rq.method);
+    rv |= msgbuf_add(o, " ", 1);
+    rv |= msgbuf_adds(o, path);
+    rv |= msgbuf_add(o, " HTTP/1.1\r\n", 11);
+    for (size_t i = 0; i < h->n; i++) {
+        const char *name = header_name(h, i);
+        if (hop_by_hop_n(name, h->v[i].name_len))
             continue;
-        if (r->class_baggage[0] && strcasecmp(h->name, "baggage") == 0)
+        if (r->class_baggage[0] && HEADER_IS(h, i, "baggage"))
             continue; /* re-added below with the class */
-        rv = slate_buf_printf(&x->head, "%s: %s\r\n", h->name, h->value ? h->value : "");
+        rv |= msgbuf_add(o, name, h->v[i].name_len);
+        rv |= msgbuf_add(o, ": ", 2);
+        rv |= msgbuf_add(o, header_value(h, i), header_value_len(h, i));
+        rv |= msgbuf_add(o, "\r\n", 2);
     }
-    if (rv == SLATE_OK && r->class_baggage[0])
-        rv = bag ? slate_buf_printf(&x->head, "baggage: %s,%s\r\n", r->class_baggage, bag)
-                 : slate_buf_printf(&x->head, "baggage: %s\r\n", r->class_baggage);
-    if (rv == SLATE_OK && r->add_traceparent[0])
-        rv = slate_buf_printf(&x->head, "traceparent: %s\r\n", r->add_traceparent);
-    if (rv == SLATE_OK && x->req_chunked)
-        rv = slate_buf_printf(&x->head, "Transfer-Encoding: chunked\r\n");
-    if (rv == SLATE_OK)
-        rv = slate_buf_printf(&x->head, "Connection: keep-alive\r\n\r\n");
-    if (rv != SLATE_OK) {
+    if (r->class_baggage[0]) {
+        rv |= msgbuf_add(o, "baggage: ", 9);
+        rv |= msgbuf_adds(o, r->class_baggage);
+        if (rq.baggage) {
+            rv |= msgbuf_add(o, ",", 1);
+            rv |= msgbuf_adds(o, rq.baggage);
+        }
+        rv |= msgbuf_add(o, "\r\n", 2);
+    }
+    if (r->add_traceparent[0]) {
+        rv |= msgbuf_add(o, "traceparent: ", 13);
+        rv |= msgbuf_adds(o, r->add_traceparent);
+        rv |= msgbuf_add(o, "\r\n", 2);
+    }
+    if (x->req_chunked)
+        rv |= msgbuf_adds(o, "Transfer-Encoding: chunked\r\n");
+    rv |= msgbuf_adds(o, "Connection: keep-alive\r\n\r\n");
+    if (rv != 0) {
         fail_exchange(x, 500, "Internal Server Error", "out of memory");
         return -1;
     }
@@ -1010,25 +1168,25 @@ static void forward_body(exchange *x, const char *at, size_t len, int last)
         if (out)
             evbuffer_add(out, line, (size_t)n);
         else
-            slate_buf_append(&x->head, line, (size_t)n);
+            msgbuf_add(&x->head, line, (size_t)n);
     }
     if (len) {
         if (out)
             evbuffer_add(out, at, len);
         else
-            slate_buf_append(&x->head, at, len);
+            msgbuf_add(&x->head, at, len);
     }
     if (x->req_chunked && len) {
         if (out)
             evbuffer_add(out, "\r\n", 2);
         else
-            slate_buf_append(&x->head, "\r\n", 2);
+            msgbuf_add(&x->head, "\r\n", 2);
     }
     if (x->req_chunked && last) {
         if (out)
             evbuffer_add(out, "0\r\n\r\n", 5);
         else
-            slate_buf_append(&x->head, "0\r\n\r\n", 5);
+            msgbuf_add(&x->head, "0\r\n\r\n", 5);
     }
     /* Backpressure: stop reading the client while the upstream is slow. */
     if (out && evbuffer_get_length(out) > SLATE_PROXY_HIGH_WATER)
@@ -1264,6 +1422,7 @@ void slate_proxy_free(slate_proxy *p)
         }
     free(p->eps);
     slate_sc_table_free(p->table);
+    msgbuf_cleanup(&p->scratch);
     free(p);
 }
 

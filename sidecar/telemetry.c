@@ -8,6 +8,8 @@
 #include "common/err.h"
 #include "sidecar/trace.h"
 
+#define SPARE_MAX 256
+
 struct slate_sc_active {
     char trace[33];
     int klass;
@@ -59,6 +61,10 @@ struct slate_sc_tel {
     size_t n_out;
     slate_sc_active *active;
     size_t n_active;
+    /* Ended requests' handles (about 1 KiB each), kept for the next ones so
+     * that an inbound request allocates nothing: at most SPARE_MAX. */
+    slate_sc_active *spare;
+    size_t n_spare;
     slate_sc_tel_totals totals;
 };
 
@@ -107,6 +113,11 @@ void slate_sc_tel_free(slate_sc_tel *tel)
     while (tel->active) {
         slate_sc_active *a = tel->active;
         tel->active = a->next;
+        free(a);
+    }
+    while (tel->spare) {
+        slate_sc_active *a = tel->spare;
+        tel->spare = a->next;
         free(a);
     }
     for (size_t i = 0; tel->out && i < tel->n_out; i++)
@@ -271,14 +282,20 @@ slate_sc_active *slate_sc_tel_inbound_begin(slate_sc_tel *tel, int klass, const 
         tel->totals.untracked++;
         return NULL;
     }
-    slate_sc_active *a = calloc(1, sizeof(*a));
-    if (!a) {
+    slate_sc_active *a = tel->spare;
+    if (a) {
+        tel->spare = a->next;
+        tel->n_spare--;
+    } else if (!(a = malloc(sizeof(*a)))) {
         tel->totals.untracked++;
         return NULL;
     }
     memcpy(a->trace, trace_id, 32);
+    a->trace[32] = '\0';
     a->klass = klass;
     a->start_us = now_us;
+    a->n_iv = 0; /* iv[] is written before it is read */
+    a->prev = NULL;
     a->next = tel->active;
     if (tel->active)
         tel->active->prev = a;
@@ -366,7 +383,13 @@ void slate_sc_tel_inbound_end(slate_sc_tel *tel, slate_sc_active *h, int klass, 
         if (h->next)
             h->next->prev = h->prev;
         tel->n_active--;
-        free(h);
+        if (tel->n_spare < SPARE_MAX) {
+            h->next = tel->spare;
+            tel->spare = h;
+            tel->n_spare++;
+        } else {
+            free(h);
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 /* W3C trace context and baggage; see trace.h. */
 #include "sidecar/trace.h"
 
-#include <stdio.h>
 #include <string.h>
 
 static int lowhex(char c)
@@ -41,6 +40,25 @@ int slate_traceparent_parse(const char *v, char trace_id[33])
     return 0;
 }
 
+/* |v| as 16 lowercase hex digits (no NUL): every new trace formats three
+ * ids, a hot path where snprintf would be most of the cost. */
+static void hex16(char *out, uint64_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        out[i] = digits[v & 15];
+}
+
+/* "00-<trace>-<span>-01" into |out| (56 bytes with the NUL). */
+static void traceparent_format(char out[56], const char trace_id[32], uint64_t span)
+{
+    memcpy(out, "00-", 3);
+    memcpy(out + 3, trace_id, 32);
+    out[35] = '-';
+    hex16(out + 36, span);
+    memcpy(out + 52, "-01", 4); /* with the NUL */
+}
+
 void slate_traceparent_new(slate_rng *rng, char out[56], char trace_id[33])
 {
     uint64_t a = slate_rng_next(rng), b = slate_rng_next(rng), c = slate_rng_next(rng);
@@ -48,8 +66,10 @@ void slate_traceparent_new(slate_rng *rng, char out[56], char trace_id[33])
         a = 1;
     if (c == 0)
         c = 1;
-    snprintf(trace_id, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
-    snprintf(out, 56, "00-%s-%016llx-01", trace_id, (unsigned long long)c);
+    hex16(trace_id, a);
+    hex16(trace_id + 16, b);
+    trace_id[32] = '\0';
+    traceparent_format(out, trace_id, c);
 }
 
 int slate_baggage_class(const char *baggage, char *out, size_t cap)
@@ -129,5 +149,5 @@ void slate_traceparent_continue(slate_rng *rng, const char trace_id[33], char ou
     uint64_t c = slate_rng_next(rng);
     if (c == 0)
         c = 1;
-    snprintf(out, 56, "00-%.32s-%016llx-01", trace_id, (unsigned long long)c);
+    traceparent_format(out, trace_id, c);
 }
