@@ -65,6 +65,7 @@ typedef struct bench_opts {
     double target_warm_ms;
     double time_limit_ms;  /* optimizer's per-solve limit; 0: its default */
     int column_generation; /* opts.column_generation; -1: the optimizer's default */
+    int decompose;         /* opts.decompose; -1: the optimizer's default */
     int header;
 } bench_opts;
 
@@ -125,6 +126,7 @@ static void usage(FILE *fp)
             "  --target-cold-ms X --target-warm-ms Y   print met / not met\n"
             "  --time-limit-ms T      the optimizer's per-solve time limit (default: its own)\n"
             "  --column-generation on|off   the optimizer's column generation (default: its own)\n"
+            "  --decompose on|off     the optimizer's decomposition by class (default: its own)\n"
             "  --header               print the Markdown table header first\n");
 }
 
@@ -160,6 +162,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
     o->glpsol = "glpsol";
     o->glpsol_timeout_s = 120;
     o->column_generation = -1;
+    o->decompose = -1;
 
     if (argc < 2 || slate_bench_params_set_shape(&o->gen, argv[1]) != 0) {
         usage(stderr);
@@ -221,6 +224,13 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
                 o->column_generation = 1;
             else if (strcmp(val, "off") == 0)
                 o->column_generation = 0;
+            else
+                bad = -1;
+        } else if (strcmp(opt, "--decompose") == 0) {
+            if (strcmp(val, "on") == 0)
+                o->decompose = 1;
+            else if (strcmp(val, "off") == 0)
+                o->decompose = 0;
             else
                 bad = -1;
         } else {
@@ -750,6 +760,8 @@ int main(int argc, char **argv)
         oo.time_limit_ms = opts.time_limit_ms;
     if (opts.column_generation >= 0)
         oo.column_generation = opts.column_generation;
+    if (opts.decompose >= 0)
+        oo.decompose = opts.decompose;
     t0 = slate_clock_ms();
     rv = slate_optimizer_new(t, profiles, &oo, &o, &diag);
     r.build_ms = slate_clock_ms() - t0;

@@ -36,6 +36,12 @@
  * bounds without pivots (20,000 -> 7,000 rows on the 100-service,
  * 50-class, 10-cluster benchmark).
  *
+ * With opts.decompose (the default) GLPK does not get this LP but the
+ * equivalent master over routing strategies of optimizer_decomp.c, which
+ * keeps the d and o columns, the load rows and the budget row and replaces
+ * the x columns and flow rows by strategy columns and one demand row per
+ * (class, ingress cluster).
+ *
  * No arc is pruned: whether a cross-cluster arc is used depends on the load
  * (hence the queueing cost) at both ends, so no arc is dominated in general,
  * and opts.prune_arcs is accepted but currently changes nothing.
@@ -63,6 +69,7 @@ void slate_optimizer_opts_init(slate_optimizer_opts *o)
     o->prune_arcs = 1;
     o->method = SLATE_LP_AUTO;
     o->column_generation = 1;
+    o->decompose = 1;
 }
 
 static int finite_nonneg(double v)
@@ -147,8 +154,7 @@ static double t0_ms(const slate_optimizer *o, int s, int b)
     return slate_profile_t0(slate_profile_set_get(o->profiles, s, b));
 }
 
-/* The objective coefficient of x[k,v,a,b], ms per req/s. */
-static double x_cost(const slate_optimizer *o, int k, int v, int a, int b)
+double slate_opt_x_cost(const slate_optimizer *o, int k, int v, int a, int b)
 {
     const slate_call_node *n = &o->t->classes[k].nodes[v];
     double c =
@@ -248,6 +254,7 @@ void slate_opt_free_model(slate_optimizer *o)
     free(o->seg_col);
     free(o->o_col);
     free(o->load_row);
+    slate_opt_dw_free(o);
     slate_solution_free(o->sol);
     free(o);
 }
@@ -330,6 +337,7 @@ int slate_optimizer_new(const slate_topology *t, const slate_profile_set *profil
     o->ns = t->n_services;
     o->nk = t->n_classes;
     o->cost_mode = opts->cost_mode;
+    o->decomposed = opts->method == SLATE_LP_AUTO && opts->column_generation && opts->decompose;
     o->cost_value =
         opts->cost_mode == SLATE_COST_PRICE ? opts->usd_per_ms : opts->egress_budget_usd_per_hour;
     rv = alloc_model(o);
@@ -501,18 +509,14 @@ static size_t xidx(const slate_optimizer *o, int v, int a, int b)
 /* The piece columns' bounds and costs, and the overload cost, of
  * deployment |i| = s*nc+b. Piece i covers [bp_i, bp_i+1] where consecutive
  * pieces meet (bp_0 = 0, bp_n = x_max); unused columns are fixed at 0. */
-static void set_profile_cols(slate_optimizer *o, size_t i)
+void slate_opt_set_profile_cols(slate_optimizer *o, size_t i)
 {
     const slate_pwl *pwl = &o->pwl[i];
-    double lo = 0;
-    for (int p = 0; p < o->opts.pwl_segments; p++) {
-        int col = o->seg_col[i] + p;
-        if (p >= pwl->n) {
-            glp_set_col_bnds(o->lp, col, GLP_FX, 0.0, 0.0);
-            glp_set_obj_coef(o->lp, col, 0.0);
-            continue;
-        }
-        double hi = pwl->x_max;
+    /* bp[p] .. bp[p+1]: the range of piece p (consecutive pieces meet). */
+    double bp[SLATE_PWL_MAX_SEGMENTS + 1];
+    bp[0] = 0;
+    for (int p = 0; p < pwl->n; p++) {
+        double lo = bp[p], hi = pwl->x_max;
         if (p + 1 < pwl->n && pwl->slope[p + 1] > pwl->slope[p]) {
             double meet =
                 (pwl->intercept[p] - pwl->intercept[p + 1]) / (pwl->slope[p + 1] - pwl->slope[p]);
@@ -520,19 +524,35 @@ static void set_profile_cols(slate_optimizer *o, size_t i)
         } else if (p + 1 < pwl->n) {
             hi = lo; /* equal slopes: the next piece takes over at once */
         }
-        if (hi > lo)
-            glp_set_col_bnds(o->lp, col, GLP_DB, 0.0, hi - lo);
+        bp[p + 1] = hi;
+    }
+    /* pwl_group > 1 (a cold solve's first stage, optimizer_decomp.c): groups
+     * of that many pieces act as one, the chord of the PWL over the group's
+     * range, on the group's first column; the others stay at 0. */
+    int group = o->pwl_group > 1 ? o->pwl_group : 1;
+    for (int p = 0; p < o->opts.pwl_segments; p++) {
+        int col = o->seg_col[i] + p;
+        if (p >= pwl->n || p % group != 0) {
+            glp_set_col_bnds(o->lp, col, GLP_FX, 0.0, 0.0);
+            glp_set_obj_coef(o->lp, col, p < pwl->n ? pwl->slope[p] : 0.0);
+            continue;
+        }
+        int end = p + group < pwl->n ? p + group : pwl->n;
+        double len = bp[end] - bp[p], slope = pwl->slope[p];
+        if (group > 1 && len > 0)
+            slope = (slate_pwl_eval(pwl, bp[end]) - slate_pwl_eval(pwl, bp[p])) / len;
+        if (len > 0)
+            glp_set_col_bnds(o->lp, col, GLP_DB, 0.0, len);
         else
             glp_set_col_bnds(o->lp, col, GLP_FX, 0.0, 0.0);
-        glp_set_obj_coef(o->lp, col, pwl->slope[p]);
-        lo = hi;
+        glp_set_obj_coef(o->lp, col, slope);
     }
     glp_set_obj_coef(o->lp, o->o_col[i], pwl->slope[pwl->n - 1] + o->opts.overload_penalty);
 }
 
 /* The objective's constant: sum of pwl(0) (0 for chords through f(0) = 0,
  * kept so the objective is the PWL's value whatever the profile module does). */
-static void set_obj_constant(slate_optimizer *o)
+void slate_opt_set_obj_constant(slate_optimizer *o)
 {
     double c = 0;
     for (size_t i = 0; i < o->ns * o->nc; i++)
@@ -551,7 +571,7 @@ static void set_node_costs(slate_optimizer *o, int k, int v, int only_b)
                 continue;
             int col = o->xcol[k][xidx(o, v, (int)a, (int)b)];
             if (col)
-                glp_set_obj_coef(o->lp, col, x_cost(o, k, v, (int)a, (int)b));
+                glp_set_obj_coef(o->lp, col, slate_opt_x_cost(o, k, v, (int)a, (int)b));
         }
 }
 
@@ -588,7 +608,7 @@ static void set_flow_rows(slate_optimizer *o, int k, int v)
     }
 }
 
-static void set_budget_row(slate_optimizer *o)
+void slate_opt_set_budget_row(slate_optimizer *o)
 {
     if (o->cost_mode == SLATE_COST_BUDGET)
         glp_set_row_bnds(o->lp, o->budget_row, GLP_UP, 0.0, o->cost_value);
@@ -607,6 +627,8 @@ static void set_demand_rows(slate_optimizer *o)
 
 int slate_opt_build_lp(slate_optimizer *o)
 {
+    if (o->decomposed)
+        return slate_opt_dw_build(o);
     size_t nc = o->nc;
     const slate_topology *t = o->t;
     int segs = o->opts.pwl_segments;
@@ -670,7 +692,8 @@ int slate_opt_build_lp(slate_optimizer *o)
                     rv |= trip_add(o, &tr, o->budget_row, col,
                                    3600.0 *
                                        slate_opt_egress_usd_s(o, (int)k, (int)v, (int)a, (int)b));
-                    glp_set_obj_coef(o->lp, col, x_cost(o, (int)k, (int)v, (int)a, (int)b));
+                    glp_set_obj_coef(o->lp, col,
+                                     slate_opt_x_cost(o, (int)k, (int)v, (int)a, (int)b));
                 }
         }
     }
@@ -700,9 +723,9 @@ int slate_opt_build_lp(slate_optimizer *o)
     set_demand_rows(o);
     for (size_t i = 0; i < o->ns * nc; i++)
         if (o->dep[i])
-            set_profile_cols(o, i);
-    set_obj_constant(o);
-    set_budget_row(o);
+            slate_opt_set_profile_cols(o, i);
+    slate_opt_set_obj_constant(o);
+    slate_opt_set_budget_row(o);
     memset(o->prof_dirty, 0, o->ns * nc);
     o->demand_dirty = 0;
     o->cost_dirty = 0;
@@ -719,6 +742,8 @@ int slate_opt_build_lp(slate_optimizer *o)
 
 int slate_opt_apply_changes(slate_optimizer *o)
 {
+    if (o->decomposed)
+        return slate_opt_dw_apply_changes(o);
     if (o->demand_dirty) {
         set_demand_rows(o);
         o->demand_dirty = 0;
@@ -740,7 +765,7 @@ int slate_opt_apply_changes(slate_optimizer *o)
         if (!o->prof_dirty[i])
             continue;
         any_profile = 1;
-        set_profile_cols(o, i);
+        slate_opt_set_profile_cols(o, i);
         /* t0 enters the cost of every flow into this deployment. */
         int s = (int)(i / o->nc), b = (int)(i % o->nc);
         if (!o->cost_dirty)
@@ -751,9 +776,9 @@ int slate_opt_apply_changes(slate_optimizer *o)
         o->prof_dirty[i] = 0;
     }
     if (any_profile)
-        set_obj_constant(o);
+        slate_opt_set_obj_constant(o);
     if (o->cost_dirty) {
-        set_budget_row(o);
+        slate_opt_set_budget_row(o);
         for (size_t k = 0; k < o->nk; k++)
             for (size_t v = 0; v < o->t->classes[k].n_nodes; v++)
                 set_node_costs(o, (int)k, (int)v, -1);

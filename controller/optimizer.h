@@ -38,9 +38,13 @@ typedef enum slate_cost_mode {
 } slate_cost_mode;
 
 typedef enum slate_lp_method {
-    SLATE_LP_AUTO = 0,     /* primal simplex from a basis built from the default
-                              routing cold, dual simplex warm (measured fastest;
-                              see optimizer_glpk.c) */
+    SLATE_LP_AUTO = 0,     /* with opts.decompose (the default): the LP decomposed
+                              by class (optimizer_decomp.c), primal simplex cold
+                              (a coarse-PWL stage first), dual simplex warm, with
+                              strategy pricing; without it: the arc LP, primal
+                              simplex from a basis built from the default routing
+                              cold, dual simplex warm, with arc pricing (measured
+                              fastest; see optimizer_glpk.c) */
     SLATE_LP_SIMPLEX = 1,  /* primal simplex cold, dual simplex warm */
     SLATE_LP_INTERIOR = 2  /* interior point every time (no warm start) */
 } slate_lp_method;
@@ -63,6 +67,11 @@ typedef struct slate_optimizer_opts {
                                 at 0, and free every fixed arc whose reduced cost
                                 prices out until none does; the result is optimal
                                 for the full LP (see optimizer_pricing.c); default 1 */
+    int decompose;           /* 1 (with SLATE_LP_AUTO and column_generation): solve the
+                                LP decomposed by class, as a master over routing
+                                strategies whose columns a call-tree DP generates
+                                (see optimizer_decomp.c); same optimum, far smaller
+                                basis; default 1 */
     int pin_ingress;         /* 1: requests are served by the class's root service in the
                                 cluster they enter (no global gateway routes them): the
                                 root's cross-cluster arcs are left out wherever the root
@@ -84,7 +93,9 @@ typedef struct slate_solution {
     int iterations;          /* simplex + interior-point iterations */
     int cg_rounds;           /* column generation: pricing rounds (0 without it) */
     int cg_arcs_freed;       /* column generation: arcs this solve freed */
-    int rows, cols, nonzeros;/* LP size */
+    int rows, cols, nonzeros;/* size of the LP GLPK solved: the arc LP, or with
+                                opts.decompose the master (its generated strategies
+                                included) */
     double objective;        /* the LP objective, ms*req/s (+ penalties) */
     double latency_ms_rps;   /* predicted total latency per second, ms*req/s */
     double egress_usd_per_hour;
@@ -206,7 +217,9 @@ int slate_optimizer_solve(slate_optimizer *o, slate_diag *diag);
 void slate_optimizer_reset_basis(slate_optimizer *o);
 
 /* Writes the current LP in CPLEX LP format to |path| (for debugging and for
- * benchmarking against glpsol). SLATE_OK or SLATE_ERR_IO. */
+ * benchmarking against glpsol): the arc LP, or with opts.decompose the master
+ * with the strategies generated so far (whose optimum is the LP's after a
+ * solve). SLATE_OK or SLATE_ERR_IO. */
 int slate_optimizer_write_lp(const slate_optimizer *o, const char *path);
 
 /* Returns the last successful solution (returns borrowed: valid until the

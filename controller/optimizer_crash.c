@@ -47,6 +47,33 @@ static int pick_destination(const slate_optimizer *o, int k, int v, int a, doubl
     return -1;
 }
 
+void slate_opt_crash_load_cols(slate_optimizer *o, const double *load)
+{
+    size_t nc = o->nc;
+    for (size_t i = 0; i < o->ns * nc; i++) {
+        if (!o->dep[i])
+            continue;
+        double left = load[i];
+        int basic = 0;
+        for (int p = 0; p < o->opts.pwl_segments; p++) {
+            int col = o->seg_col[i] + p;
+            double len = glp_get_col_ub(o->lp, col);
+            if (glp_get_col_type(o->lp, col) == GLP_FX) {
+                glp_set_col_stat(o->lp, col, GLP_NS);
+            } else if (basic) {
+                glp_set_col_stat(o->lp, col, GLP_NL);
+            } else if (left >= len) {
+                glp_set_col_stat(o->lp, col, GLP_NU);
+                left -= len;
+            } else {
+                glp_set_col_stat(o->lp, col, GLP_BS);
+                basic = 1;
+            }
+        }
+        glp_set_col_stat(o->lp, o->o_col[i], basic ? GLP_NL : GLP_BS);
+    }
+}
+
 int slate_opt_crash_basis(slate_optimizer *o)
 {
     size_t nc = o->nc;
@@ -98,28 +125,7 @@ int slate_opt_crash_basis(slate_optimizer *o)
             }
         }
     }
-    for (size_t i = 0; i < o->ns * nc; i++) {
-        if (!o->dep[i])
-            continue;
-        double left = load[i];
-        int basic = 0;
-        for (int p = 0; p < o->opts.pwl_segments; p++) {
-            int col = o->seg_col[i] + p;
-            double len = glp_get_col_ub(o->lp, col);
-            if (glp_get_col_type(o->lp, col) == GLP_FX) {
-                glp_set_col_stat(o->lp, col, GLP_NS);
-            } else if (basic) {
-                glp_set_col_stat(o->lp, col, GLP_NL);
-            } else if (left >= len) {
-                glp_set_col_stat(o->lp, col, GLP_NU);
-                left -= len;
-            } else {
-                glp_set_col_stat(o->lp, col, GLP_BS);
-                basic = 1;
-            }
-        }
-        glp_set_col_stat(o->lp, o->o_col[i], basic ? GLP_NL : GLP_BS);
-    }
+    slate_opt_crash_load_cols(o, load);
     glp_set_row_stat(o->lp, o->budget_row, GLP_BS);
     free(o->tmp_ar);
     o->tmp_ar = NULL;

@@ -63,6 +63,35 @@ struct slate_optimizer {
 
     int last_from_ipt; /* 1: the last solve ended with glp_interior's solution */
 
+    /* ---- the decomposition by class (optimizer_decomp.c) ---- */
+    int pwl_group;   /* > 1 only inside a cold decomposed solve: pieces act in groups */
+    int decomposed;  /* 1: |lp| is the master over routing strategies, not the arc LP */
+    int *dem_row;    /* nk * nc: the master's row sum_strategies y = lambda[k,a] */
+    int *dw_default; /* nk * nc: index of the default routing's strategy of (k, a) */
+    int strat_col0;  /* the GLPK column of strategy 0; strategy i is strat_col0 + i */
+    size_t n_strat, cap_strat;
+    int *strat_k, *strat_a;    /* per strategy: class and ingress cluster */
+    size_t *strat_off;         /* per strategy: offset of its destinations in strat_dest */
+    unsigned char *strat_dest; /* destinations (cluster indices), one per node, pre-order */
+    size_t dest_len, dest_cap;
+    size_t *strat_slots; /* open-addressing set of strategies: index + 1, 0 = empty */
+    size_t n_slots;      /* a power of two, > 2 * n_strat */
+    /* Scratch of the column and pricing code, sized at build time (owned). */
+    size_t max_nodes;
+    double *dw_m;           /* max_nodes: calls per root request along a strategy */
+    double *dw_h;           /* max_nodes * nc: cost to go below a node placed at b */
+    double *dw_best;        /* max_nodes * nc: cheapest placement from source a */
+    unsigned char *dw_pick; /* max_nodes * nc: its destination */
+    double *dw_load;        /* ns * nc: a column's load entries */
+    unsigned char *dw_mark; /* ns * nc */
+    size_t *dw_touched;     /* max_nodes: load rows a column touches */
+    int *dw_ind;            /* max_nodes + 3: glp_set_mat_col's 1-based arrays */
+    double *dw_val;
+    unsigned char *dw_sigma; /* max_nodes: a strategy being built */
+    size_t *dw_arc_off;      /* nk: offset of class k's arcs in dw_cost and dw_egress */
+    double *dw_cost;         /* per (k, v, a, b): slate_opt_x_cost, refreshed on changes */
+    double *dw_egress;       /* per (k, v, a, b): slate_opt_egress_usd_s (fixed) */
+
     /* Scratch owned across one guarded GLPK call, freed by the guard on both
      * paths (a GLPK fatal error longjmps past the code that would free it). */
     int *tmp_ia, *tmp_ja;
@@ -82,6 +111,31 @@ int slate_opt_apply_changes(slate_optimizer *o);
 
 /* optimizer.c: the egress price in USD/s of one req/s of x[k,v,a,b]. */
 double slate_opt_egress_usd_s(const slate_optimizer *o, int k, int v, int a, int b);
+
+/* optimizer.c: the objective coefficient of x[k,v,a,b], ms per req/s. */
+double slate_opt_x_cost(const slate_optimizer *o, int k, int v, int a, int b);
+
+/* optimizer.c: the shared parts of the arc LP and the master (the same
+ * columns d, o and rows load, budget; see optimizer.c). */
+void slate_opt_set_profile_cols(slate_optimizer *o, size_t i);
+void slate_opt_set_obj_constant(slate_optimizer *o);
+void slate_opt_set_budget_row(slate_optimizer *o);
+
+/* optimizer_crash.c: makes the piece or overload column of every load row
+ * basic for the load |load| (ns * nc, work units/s), the other pieces
+ * non-basic at the bound the load puts them at. */
+void slate_opt_crash_load_cols(slate_optimizer *o, const double *load);
+
+/* optimizer_decomp.c: the decomposition's counterparts of the arc LP's
+ * build, changes, starting basis, pricing and extraction. All run inside
+ * the GLPK guard; SLATE_OK or SLATE_ERR_NOMEM. */
+int slate_opt_dw_build(slate_optimizer *o);
+int slate_opt_dw_apply_changes(slate_optimizer *o);
+int slate_opt_dw_crash(slate_optimizer *o);
+void slate_opt_dw_refine(slate_optimizer *o, int group);
+int slate_opt_dw_price(slate_optimizer *o, int *added);
+int slate_opt_dw_extract(const slate_optimizer *o, slate_solution *s);
+void slate_opt_dw_free(slate_optimizer *o);
 
 /* optimizer.c: a node's source clusters: every cluster for the root, else
  * the clusters where the parent's service is deployed. */

@@ -118,11 +118,20 @@ int slate_opt_extract_solution(const slate_optimizer *o, slate_solution **out)
     if (rv != SLATE_OK)
         return rv;
     size_t nc = o->nc;
-    for (size_t k = 0; k < o->nk; k++) {
-        size_t nn = o->t->classes[k].n_nodes;
-        for (size_t j = 0; j < nn * nc * nc; j++)
-            if (o->xcol[k][j] != 0)
-                s->flows[k][j] = col_value(o, o->xcol[k][j]);
+    if (o->decomposed) {
+        /* The flows are the strategies' calls (optimizer_decomp.c). */
+        rv = slate_opt_dw_extract(o, s);
+        if (rv != SLATE_OK) {
+            slate_solution_free(s);
+            return rv;
+        }
+    } else {
+        for (size_t k = 0; k < o->nk; k++) {
+            size_t nn = o->t->classes[k].n_nodes;
+            for (size_t j = 0; j < nn * nc * nc; j++)
+                if (o->xcol[k][j] != 0)
+                    s->flows[k][j] = col_value(o, o->xcol[k][j]);
+        }
     }
     s->objective = o->last_from_ipt ? glp_ipt_obj_val(o->lp) : glp_get_obj_val(o->lp);
     s->rows = o->n_rows;

@@ -1141,6 +1141,145 @@ static void test_column_generation_matches_full_lp(void)
     CU_ASSERT(budget_solved > 0); /* the budget comparison was not vacuous */
 }
 
+/* Sets every demand entry of |t| to |factor| times its value in |t|. */
+static void scale_demand(slate_optimizer *o, const slate_topology *t, double factor)
+{
+    for (size_t j = 0; j < t->n_demand; j++)
+        CU_ASSERT_EQUAL(slate_optimizer_set_demand(o, t->demand[j].klass, t->demand[j].cluster,
+                                                   t->demand[j].rps * factor),
+                        SLATE_OK);
+}
+
+/*
+ * The decomposition by class (opts.decompose: a master over routing
+ * strategies, columns from a call-tree DP, a coarse-PWL first stage in cold
+ * solves) must reach the arc LP's optimum: the same objective as the full
+ * arc LP and as the arc LP with arc pricing, with flows that conserve calls,
+ * cold and warm after demand, count and profile changes, with critical-path
+ * weights, pinned ingress, egress priced or not, and under demand that
+ * overloads clusters (loads across many PWL breakpoints, overload columns
+ * in use). Its warm re-solve must equal a cold solve of the changed problem.
+ */
+static void test_decomposition_matches_arc_lp(void)
+{
+    enum { FULL = 0, ARC_CG = 1, DECOMPOSED = 2, N_FORMS = 3 };
+    int overloaded = 0;
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        char *json = random_topology(seed);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+        slate_topology *t = load_text(json);
+        free(json);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        slate_optimizer *opt[N_FORMS];
+        for (int f = 0; f < N_FORMS; f++) {
+            slate_optimizer_opts opts;
+            slate_optimizer_opts_init(&opts);
+            opts.column_generation = f != FULL;
+            opts.decompose = f == DECOMPOSED;
+            opts.critical_path = (int)(seed % 2);
+            opts.pin_ingress = (int)((seed / 2) % 2);
+            opts.usd_per_ms = seed % 3 == 0 ? 0 : 1e-7;
+            CU_ASSERT_EQUAL_FATAL(slate_optimizer_new(t, NULL, &opts, &opt[f], NULL), SLATE_OK);
+        }
+        /* Light demand as generated, then 12x: clusters overload. */
+        const double factors[] = {1.0, 12.0};
+        for (size_t i = 0; i < sizeof(factors) / sizeof(factors[0]); i++) {
+            double obj[N_FORMS];
+            for (int f = 0; f < N_FORMS; f++) {
+                scale_demand(opt[f], t, factors[i]);
+                slate_optimizer_reset_basis(opt[f]);
+                obj[f] = solve_objective(opt[f]);
+                CU_ASSERT_FATAL(isfinite(obj[f]));
+            }
+            SLATE_ASSERT_NEAR(obj[ARC_CG], obj[FULL], 1e-9 * fabs(obj[FULL]));
+            SLATE_ASSERT_NEAR(obj[DECOMPOSED], obj[FULL], 1e-9 * fabs(obj[FULL]));
+            const slate_solution *s = slate_optimizer_solution(opt[DECOMPOSED]);
+            CU_ASSERT_EQUAL(s->warm, 0);
+            CU_ASSERT(s->cg_rounds >= 1);
+            /* The master is a different, smaller LP than the arc LP. */
+            CU_ASSERT(s->rows < slate_optimizer_solution(opt[FULL])->rows);
+            if (factors[i] == 1.0)
+                check_conservation(t, s);
+            if (s->overload_total > 0)
+                overloaded++;
+        }
+
+        /* Warm: demand up and down, a count, a slower deployment. */
+        int svc = t->classes[0].nodes[0].service;
+        int where = t->services[svc].deployments[0].cluster;
+        slate_profile p;
+        slate_profile_init_mm1(&p, 2.5, 3.0, 300);
+        double obj[N_FORMS];
+        for (int f = 0; f < N_FORMS; f++) {
+            for (size_t j = 0; j < t->n_demand; j++)
+                CU_ASSERT_EQUAL(slate_optimizer_set_demand(opt[f], t->demand[j].klass,
+                                                           t->demand[j].cluster,
+                                                           t->demand[j].rps * (j % 2 ? 3 : 9)),
+                                SLATE_OK);
+            if (t->classes[0].n_nodes > 1)
+                CU_ASSERT_EQUAL(
+                    slate_optimizer_set_count(opt[f], 0, (int)t->classes[0].n_nodes - 1, 1.7),
+                    SLATE_OK);
+            CU_ASSERT_EQUAL(slate_optimizer_set_profile(opt[f], svc, where, &p), SLATE_OK);
+            obj[f] = solve_objective(opt[f]);
+            CU_ASSERT_FATAL(isfinite(obj[f]));
+        }
+        CU_ASSERT_EQUAL(slate_optimizer_solution(opt[DECOMPOSED])->warm, 1);
+        SLATE_ASSERT_NEAR(obj[ARC_CG], obj[FULL], 1e-9 * fabs(obj[FULL]));
+        SLATE_ASSERT_NEAR(obj[DECOMPOSED], obj[FULL], 1e-9 * fabs(obj[FULL]));
+        slate_optimizer_reset_basis(opt[DECOMPOSED]);
+        double cold = solve_objective(opt[DECOMPOSED]);
+        CU_ASSERT_EQUAL(slate_optimizer_solution(opt[DECOMPOSED])->warm, 0);
+        SLATE_ASSERT_NEAR(cold, obj[DECOMPOSED], 1e-9 * fabs(obj[DECOMPOSED]));
+        for (int f = 0; f < N_FORMS; f++)
+            slate_optimizer_free(opt[f]);
+        slate_topology_free(t);
+    }
+    CU_ASSERT(overloaded > 0); /* the overloaded comparisons were not vacuous */
+}
+
+/*
+ * A decomposed cold solve stopped by its limit (inside the coarse first
+ * stage) leaves no trace: the next solve, and a warm one after it, reach
+ * the arc LP's optimum (no coarse chord of the PWL left behind).
+ */
+static void test_decomposition_limit_then_solve(void)
+{
+    slate_topology *t = load_example("hotel-reservation.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    slate_optimizer *full = NULL, *o = NULL;
+    slate_optimizer_opts opts;
+    slate_optimizer_opts_init(&opts);
+    opts.column_generation = 0;
+    CU_ASSERT_EQUAL_FATAL(slate_optimizer_new(t, NULL, &opts, &full, NULL), SLATE_OK);
+    double want = solve_objective(full);
+    CU_ASSERT_FATAL(isfinite(want));
+
+    slate_optimizer_opts_init(&opts);
+    opts.iteration_limit = 1;
+    CU_ASSERT_EQUAL_FATAL(slate_optimizer_new(t, NULL, &opts, &o, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL(slate_optimizer_solve(o, NULL), SLATE_ERR_SOLVE_LIMIT);
+    CU_ASSERT_EQUAL(slate_optimizer_set_limits(o, 10000, 1000000), SLATE_OK);
+    double got = solve_objective(o);
+    SLATE_ASSERT_NEAR(got, want, 1e-9 * fabs(want));
+
+    /* And warm from there, after a demand change, as the arc LP. */
+    for (size_t j = 0; j < t->n_demand; j++) {
+        const slate_demand *d = &t->demand[j];
+        CU_ASSERT_EQUAL(slate_optimizer_set_demand(o, d->klass, d->cluster, d->rps * 1.3),
+                        SLATE_OK);
+        CU_ASSERT_EQUAL(slate_optimizer_set_demand(full, d->klass, d->cluster, d->rps * 1.3),
+                        SLATE_OK);
+    }
+    want = solve_objective(full);
+    got = solve_objective(o);
+    CU_ASSERT_EQUAL(slate_optimizer_solution(o)->warm, 1);
+    SLATE_ASSERT_NEAR(got, want, 1e-9 * fabs(want));
+    slate_optimizer_free(o);
+    slate_optimizer_free(full);
+    slate_topology_free(t);
+}
+
 /* With pin_ingress the root stays in the ingress cluster, while the
  * unpinned LP moves some of an overloaded region's root load away; pinning
  * can only cost objective (it removes columns), and downstream still moves. */
@@ -1189,6 +1328,8 @@ static CU_TestInfo optimizer_tests[] = {
     {"conservation on random trees", test_conservation_random_trees},
     {"warm re-solve matches cold", test_warm_matches_cold},
     {"column generation matches the full LP", test_column_generation_matches_full_lp},
+    {"decomposition matches the arc LP", test_decomposition_matches_arc_lp},
+    {"decomposition: limit, then solve", test_decomposition_limit_then_solve},
     {"iteration limit keeps the previous solution", test_iteration_limit_keeps_previous},
     {"latency: sum and critical path", test_latency_sum_and_critical_path},
     {"invalid arguments", test_invalid_arguments},
