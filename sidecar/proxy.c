@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -223,6 +224,61 @@ static int hop_by_hop(const char *name)
     return hop_by_hop_n(name, strlen(name));
 }
 
+/* ---- reading ---------------------------------------------------------------------- */
+
+/* Bytes one read takes from a socket at most. */
+#define READ_CHUNK (64u * 1024u)
+
+/*
+ * The HTTP/1.1 connections read with an event of their own instead of the
+ * bufferevent's read path: libevent 2.1 asks the socket for FIONREAD (an
+ * ioctl) before every read and then reads at most 4 KiB, so a small request
+ * cost two syscalls and a large body one wakeup per 4 KiB. Here one recv of
+ * up to READ_CHUNK bytes goes into the bufferevent's input buffer; the
+ * bufferevent still owns the socket and does the writing (write_now) and
+ * the connect. Its own EV_READ stays disabled.
+ */
+typedef struct reader {
+    struct event *ev;       /* owned; EV_READ | EV_PERSIST; NULL until connected */
+    struct timeval timeout; /* inactivity while reading (idle / request timeout); 0 = none */
+    int on;                 /* reading is wanted (applied once |ev| exists) */
+} reader;
+
+static void reader_enable(reader *r)
+{
+    r->on = 1;
+    /* As bufferevent_enable does, (re)arms the inactivity timeout. */
+    if (r->ev)
+        event_add(r->ev, r->timeout.tv_sec || r->timeout.tv_usec ? &r->timeout : NULL);
+}
+
+static void reader_disable(reader *r)
+{
+    r->on = 0;
+    if (r->ev)
+        event_del(r->ev);
+}
+
+/* The socket |fd| is connected: start reading if wanted. 0, or -1 when out
+ * of memory. */
+static int reader_start(reader *r, struct event_base *base, evutil_socket_t fd,
+                        event_callback_fn cb, void *arg)
+{
+    r->ev = event_new(base, fd, EV_READ | EV_PERSIST, cb, arg);
+    if (!r->ev)
+        return -1;
+    if (r->on)
+        reader_enable(r);
+    return 0;
+}
+
+static void reader_cleanup(reader *r)
+{
+    if (r->ev)
+        event_free(r->ev);
+    r->ev = NULL;
+}
+
 /* ---- the proxy's objects ---------------------------------------------------------- */
 
 typedef struct upstream upstream;
@@ -235,6 +291,7 @@ struct upstream {
     slate_proxy *p;
     endpoint *ep;
     struct bufferevent *bev;
+    reader rd;
     http_parser parser;
     headers hdrs;
     char reason[64];
@@ -264,6 +321,7 @@ struct exchange {
 struct downstream {
     slate_proxy *p;
     struct bufferevent *bev;
+    reader rd;
     int inbound;
     http_parser parser;
     headers hdrs;
@@ -295,6 +353,7 @@ struct slate_proxy {
     slate_h2 *h2;   /* downstream connections that began with the HTTP/2 preface */
     endpoint *app;  /* the inbound target (--app), once known */
     msgbuf scratch; /* response heads are built here, then copied out at once */
+    char *rbuf;     /* READ_CHUNK bytes: each read lands here first */
 };
 
 double slate_proxy_now_us(void)
@@ -344,6 +403,24 @@ static int write_now(struct bufferevent *bev)
      * finishes the job or reports the error to the event callback. */
     bufferevent_enable(bev, EV_WRITE);
     return 0;
+}
+
+/* One recv into |bev|'s input buffer (through p->rbuf). Returns the byte
+ * count, 0 at EOF, -1 on an error, -2 when the socket has nothing yet. */
+static ev_ssize_t read_some(slate_proxy *p, struct bufferevent *bev, evutil_socket_t fd)
+{
+    ssize_t n = recv(fd, p->rbuf, READ_CHUNK, 0);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -2 : -1;
+    if (n == 0)
+        return 0;
+    /* The bufferevent keeps its input frozen at the end so that only its
+     * own read callback adds; thaw it for this add, as that callback does. */
+    struct evbuffer *in = bufferevent_get_input(bev);
+    evbuffer_unfreeze(in, 0);
+    int rv = evbuffer_add(in, p->rbuf, (size_t)n);
+    evbuffer_freeze(in, 0);
+    return rv == 0 ? (ev_ssize_t)n : -1;
 }
 
 /* From a write callback: the output drained, stop watching writability. */
@@ -422,6 +499,7 @@ static void upstream_free(upstream *u)
 {
     if (!u)
         return;
+    reader_cleanup(&u->rd);
     if (u->bev)
         bufferevent_free(u->bev);
     headers_cleanup(&u->hdrs);
@@ -459,6 +537,7 @@ static void downstream_free(downstream *d)
         p->inflight--;
         exchange_end(x);
     }
+    reader_cleanup(&d->rd);
     if (d->bev)
         bufferevent_free(d->bev);
     msgbuf_cleanup(&d->exchange.head);
@@ -484,7 +563,7 @@ static void local_reply(downstream *d, int code, const char *reason, const char 
                         code, reason, strlen(text) + 1, text);
     d->p->stats.responses_5xx_local += code >= 500;
     d->closing = 1;
-    bufferevent_disable(d->bev, EV_READ);
+    reader_disable(&d->rd);
     /* libevent writes it and down_write closes the connection once written
      * (a reply made here is no hot path). */
     bufferevent_enable(d->bev, EV_WRITE);
@@ -683,7 +762,7 @@ static int resp_on_body(http_parser *hp, const char *at, size_t len)
     x->resp_body_bytes += len;
     /* Backpressure: stop reading the upstream while the client is slow. */
     if (evbuffer_get_length(out) > SLATE_PROXY_HIGH_WATER)
-        bufferevent_disable(u->bev, EV_READ);
+        reader_disable(&u->rd);
     return 0;
 }
 
@@ -720,7 +799,7 @@ static void finish(exchange *x)
         u->parser.data = u;
         u->next_idle = ep->idle;
         ep->idle = u;
-        bufferevent_enable(u->bev, EV_READ);
+        reader_enable(&u->rd); /* an idle connection closes after the request timeout */
     } else {
         upstream_free(u);
     }
@@ -730,7 +809,7 @@ static void finish(exchange *x)
     exchange_end(x);
     if (!d->keepalive) {
         d->closing = 1;
-        bufferevent_disable(d->bev, EV_READ);
+        reader_disable(&d->rd);
         if (write_now(d->bev))
             downstream_free(d);
         return;
@@ -738,14 +817,13 @@ static void finish(exchange *x)
     headers_clear(&d->hdrs);
     msgbuf_reset(&d->url);
     http_parser_pause(&d->parser, 0);
-    bufferevent_enable(d->bev, EV_READ);
+    reader_enable(&d->rd);
     down_process(d); /* writes the response; a pipelined request may be waiting */
 }
 
-static void up_read(struct bufferevent *bev, void *arg)
+static void up_read(upstream *u)
 {
-    upstream *u = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = bufferevent_get_input(u->bev);
     if (!u->ex) {
         /* Data on an idle connection is a protocol error: drop it. */
         evbuffer_drain(in, evbuffer_get_length(in));
@@ -783,13 +861,19 @@ static void up_read(struct bufferevent *bev, void *arg)
         write_now(x->d->bev); /* the part of the response that came so far */
 }
 
+static void up_readable(evutil_socket_t fd, short what, void *arg);
+
 static void up_event(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
     upstream *u = arg;
     exchange *x = u->ex;
-    if (what & BEV_EVENT_CONNECTED)
-        return;
+    if (what & BEV_EVENT_CONNECTED) {
+        /* Only now: a connect in progress reports its failure to the
+         * bufferevent's write path, and must not be reported twice. */
+        if (reader_start(&u->rd, u->p->base, bufferevent_getfd(bev), up_readable, u) == 0)
+            return;
+        what = BEV_EVENT_ERROR;
+    }
     if (!x) {
         /* An idle pooled connection closed: unlink and free it. */
         endpoint *ep = u->ep;
@@ -819,13 +903,32 @@ static void up_event(struct bufferevent *bev, short what, void *arg)
     upstream_failed(x, (what & BEV_EVENT_TIMEOUT) != 0);
 }
 
+static void up_readable(evutil_socket_t fd, short what, void *arg)
+{
+    upstream *u = arg;
+    if (what == EV_TIMEOUT) {
+        reader_disable(&u->rd);
+        up_event(u->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, u);
+        return;
+    }
+    ev_ssize_t n = read_some(u->p, u->bev, fd);
+    if (n == -2)
+        return;
+    if (n <= 0) {
+        reader_disable(&u->rd);
+        up_event(u->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), u);
+        return;
+    }
+    up_read(u);
+}
+
 static void up_write(struct bufferevent *bev, void *arg)
 {
     upstream *u = arg;
     write_idle(bev);
     /* The upstream drained what the client sent: read the client again. */
     if (u->ex && u->ex->d && !u->ex->req_complete)
-        bufferevent_enable(u->ex->d->bev, EV_READ);
+        reader_enable(&u->ex->d->rd);
 }
 
 static void send_head(exchange *x)
@@ -862,10 +965,11 @@ static void connect_upstream(exchange *x)
         u->ep = ep;
         http_parser_init(&u->parser, HTTP_RESPONSE);
         u->parser.data = u;
-        bufferevent_setcb(u->bev, up_read, up_write, up_event, u);
+        bufferevent_setcb(u->bev, NULL, up_write, up_event, u);
         struct timeval rt = {.tv_sec = (time_t)p->cfg.request_timeout_s,
                              .tv_usec = (suseconds_t)(fmod(p->cfg.request_timeout_s, 1) * 1e6)};
-        bufferevent_set_timeouts(u->bev, &rt, &rt);
+        bufferevent_set_timeouts(u->bev, NULL, &rt); /* the write timeout bounds the connect */
+        u->rd.timeout = rt;
         bufferevent_setwatermark(u->bev, EV_WRITE, SLATE_PROXY_HIGH_WATER / 2, 0);
         p->stats.upstream_conns_opened++;
         if (bufferevent_socket_connect(u->bev, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
@@ -881,7 +985,7 @@ static void connect_upstream(exchange *x)
     }
     u->ex = x;
     x->u = u;
-    bufferevent_enable(u->bev, EV_READ);
+    reader_enable(&u->rd); /* from now the response has the request timeout */
     send_head(x);
     /* Inside the client's parse, down_process writes the head together
      * with the body bytes parsed after it. */
@@ -1190,7 +1294,7 @@ static void forward_body(exchange *x, const char *at, size_t len, int last)
     }
     /* Backpressure: stop reading the client while the upstream is slow. */
     if (out && evbuffer_get_length(out) > SLATE_PROXY_HIGH_WATER)
-        bufferevent_disable(x->d->bev, EV_READ);
+        reader_disable(&x->d->rd);
 }
 
 static int req_on_body(http_parser *hp, const char *at, size_t len)
@@ -1279,16 +1383,36 @@ static void down_process(downstream *d)
         downstream_free(d);
         return;
     }
+    /* Pipelined requests wait in the input while one is in progress:
+     * bounded, the client is not read beyond SLATE_PROXY_HIGH_WATER
+     * (finish reads it again). */
+    if (d->ex && d->ex->req_complete && evbuffer_get_length(in) > SLATE_PROXY_HIGH_WATER)
+        reader_disable(&d->rd);
     if (d->ex && d->ex->u)
         write_now(d->ex->u->bev);
     if (write_now(d->bev) && d->closing)
         downstream_free(d);
 }
 
-static void down_read(struct bufferevent *bev, void *arg)
+static void down_event(struct bufferevent *bev, short what, void *arg);
+
+static void down_readable(evutil_socket_t fd, short what, void *arg)
 {
-    (void)bev;
-    down_process(arg);
+    downstream *d = arg;
+    if (what == EV_TIMEOUT) {
+        reader_disable(&d->rd);
+        down_event(d->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, d);
+        return;
+    }
+    ev_ssize_t n = read_some(d->p, d->bev, fd);
+    if (n == -2)
+        return;
+    if (n <= 0) {
+        reader_disable(&d->rd);
+        down_event(d->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), d);
+        return;
+    }
+    down_process(d);
 }
 
 static void down_write(struct bufferevent *bev, void *arg)
@@ -1301,7 +1425,7 @@ static void down_write(struct bufferevent *bev, void *arg)
     write_idle(bev);
     /* The client caught up: read the upstream again. */
     if (d->ex && d->ex->u)
-        bufferevent_enable(d->ex->u->bev, EV_READ);
+        reader_enable(&d->ex->u->rd);
 }
 
 static void down_event(struct bufferevent *bev, short what, void *arg)
@@ -1312,7 +1436,7 @@ static void down_event(struct bufferevent *bev, short what, void *arg)
         if (d->ex && (what & BEV_EVENT_EOF) && d->ex->req_complete && !d->closing) {
             /* Half-close after a complete request: still answer it. */
             d->keepalive = 0;
-            bufferevent_disable(d->bev, EV_READ);
+            reader_disable(&d->rd);
             return;
         }
         downstream_free(d);
@@ -1348,14 +1472,15 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         p->downs->prev = d;
     p->downs = d;
     p->stats.downstream_conns++;
-    bufferevent_setcb(d->bev, down_read, down_write, down_event, d);
-    struct timeval idle = {.tv_sec = (time_t)p->cfg.idle_timeout_s};
-    bufferevent_set_timeouts(d->bev, &idle, NULL);
+    bufferevent_setcb(d->bev, NULL, down_write, down_event, d);
     bufferevent_setwatermark(d->bev, EV_WRITE, SLATE_PROXY_HIGH_WATER / 2, 0);
     /* A new bufferevent has EV_WRITE enabled; here it is on only while
-     * write_now leaves bytes. */
-    bufferevent_disable(d->bev, EV_WRITE);
-    bufferevent_enable(d->bev, EV_READ);
+     * write_now leaves bytes. Reading is the reader's (idle timeout). */
+    bufferevent_disable(d->bev, EV_READ | EV_WRITE);
+    d->rd.timeout.tv_sec = (time_t)p->cfg.idle_timeout_s;
+    d->rd.on = 1;
+    if (reader_start(&d->rd, p->base, fd, down_readable, d) != 0)
+        downstream_free(d);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------- */
@@ -1377,12 +1502,16 @@ int slate_proxy_new(struct event_base *base, const slate_proxy_config *cfg, slat
      * SLATE_RT_MAX_ENDPOINTS for the services one sidecar calls. */
     p->cap_eps = 4096;
     p->eps = calloc(p->cap_eps, sizeof(endpoint));
-    if (!p->eps) {
+    p->rbuf = malloc(READ_CHUNK);
+    if (!p->eps || !p->rbuf) {
+        free(p->eps);
+        free(p->rbuf);
         free(p);
         return SLATE_ERR_NOMEM;
     }
     if (slate_h2_new(p, &p->h2) != SLATE_OK) {
         free(p->eps);
+        free(p->rbuf);
         free(p);
         return SLATE_ERR_NOMEM;
     }
@@ -1423,6 +1552,7 @@ void slate_proxy_free(slate_proxy *p)
     free(p->eps);
     slate_sc_table_free(p->table);
     msgbuf_cleanup(&p->scratch);
+    free(p->rbuf);
     free(p);
 }
 
