@@ -287,6 +287,8 @@ typedef struct downstream downstream;
 
 typedef slate_px_endpoint endpoint;
 
+#define SLATE_PROXY_EP_CACHE 256 /* address strings remembered by endpoint_of */
+
 struct upstream {
     slate_proxy *p;
     endpoint *ep;
@@ -354,6 +356,10 @@ struct slate_proxy {
     endpoint *app;  /* the inbound target (--app), once known */
     msgbuf scratch; /* response heads are built here, then copied out at once */
     char *rbuf;     /* READ_CHUNK bytes: each read lands here first */
+    struct {
+        const char *addr; /* borrowed from the topology or the table; NULL = empty */
+        endpoint *ep;
+    } ep_cache[SLATE_PROXY_EP_CACHE]; /* see endpoint_of */
 };
 
 double slate_proxy_now_us(void)
@@ -458,6 +464,24 @@ static endpoint *endpoint_get(slate_proxy *p, const char *addr, int service, int
     return e;
 }
 
+/* endpoint_get() for an address string of the topology or of the current
+ * table, remembered by the string's address: both keep their strings until
+ * slate_proxy_set_table() replaces the table, which clears this cache. It
+ * spares each draw parsing "host:port" and scanning every endpoint. */
+static endpoint *endpoint_of(slate_proxy *p, const char *addr, int service, int cluster)
+{
+    size_t i = (size_t)(((uint64_t)(uintptr_t)addr * 0x9e3779b97f4a7c15ull) >> 56) %
+               SLATE_PROXY_EP_CACHE;
+    if (p->ep_cache[i].addr == addr)
+        return p->ep_cache[i].ep;
+    endpoint *e = endpoint_get(p, addr, service, cluster);
+    if (e) {
+        p->ep_cache[i].addr = addr;
+        p->ep_cache[i].ep = e;
+    }
+    return e;
+}
+
 static int ejected(const endpoint *e, double now)
 {
     return e->ejected_until_us > now;
@@ -472,9 +496,13 @@ static endpoint *choose_endpoint(slate_proxy *p, int service, int cluster, const
     if (n == 0)
         return NULL;
     double now = slate_proxy_now_us();
+    if (n == 1) { /* no choice to make: skip the draws looking for a second one */
+        endpoint *e = endpoint_of(p, addrs[0], service, cluster);
+        return e && e != avoid && !ejected(e, now) ? e : NULL;
+    }
     endpoint *a = NULL, *b = NULL;
     for (int tries = 0; tries < 8 && (!a || !b); tries++) {
-        endpoint *e = endpoint_get(p, addrs[slate_rng_next(&p->rng) % n], service, cluster);
+        endpoint *e = endpoint_of(p, addrs[slate_rng_next(&p->rng) % n], service, cluster);
         if (!e || e == avoid || ejected(e, now))
             continue;
         if (!a)
@@ -484,7 +512,7 @@ static endpoint *choose_endpoint(slate_proxy *p, int service, int cluster, const
     }
     if (!a) /* random draws missed: scan */
         for (size_t i = 0; i < n && !a; i++) {
-            endpoint *e = endpoint_get(p, addrs[i], service, cluster);
+            endpoint *e = endpoint_of(p, addrs[i], service, cluster);
             if (e && e != avoid && !ejected(e, now))
                 a = e;
         }
@@ -1580,6 +1608,7 @@ int slate_proxy_listen(slate_proxy *p, int inbound, const char *host, uint16_t p
 
 void slate_proxy_set_table(slate_proxy *p, slate_sc_table *rt)
 {
+    memset(p->ep_cache, 0, sizeof(p->ep_cache)); /* the old table's strings go */
     slate_sc_table_free(p->table);
     p->table = rt;
 }
