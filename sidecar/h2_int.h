@@ -34,6 +34,7 @@ typedef struct slate_px_endpoint {
     int service, cluster;
     unsigned outstanding; /* requests sent and not finished, both protocols */
     unsigned consecutive_failures;
+    unsigned ejections; /* ejected since the last success: scales the next ejection */
     double ejected_until_us;
     struct upstream *idle;        /* HTTP/1.1 kept-alive connections */
     struct slate_h2_upstream *h2; /* the multiplexed HTTP/2 session, or NULL */

@@ -302,6 +302,7 @@ struct upstream {
     int done;    /* response complete (parser paused) */
     int interim; /* a 1xx interim response ended (parser paused) */
     int keepalive;
+    int connected; /* the TCP connection was established (pooled ones are) */
 };
 
 struct exchange {
@@ -626,25 +627,34 @@ static int idempotent(enum http_method m)
            m == HTTP_OPTIONS;
 }
 
+/* Istio's outlier detection: the base ejection time times the number of
+ * ejections since the endpoint last answered, here capped at 12 (one
+ * minute), so a dead endpoint is probed less and less often. */
+static void eject(slate_proxy *p, endpoint *ep)
+{
+    if (ep->ejections < 12)
+        ep->ejections++;
+    ep->ejected_until_us = slate_proxy_now_us() + SLATE_PROXY_EJECT_MS * 1e3 * ep->ejections;
+    p->stats.ejections++;
+}
+
 void slate_px_endpoint_eject(slate_proxy *p, endpoint *ep)
 {
     ep->consecutive_failures++;
     /* A refused or reset connection ejects at once; the Istio-like count of
      * 5 consecutive errors applies to error responses (see
      * slate_px_endpoint_result). */
-    ep->ejected_until_us = slate_proxy_now_us() + SLATE_PROXY_EJECT_MS * 1e3;
-    p->stats.ejections++;
+    eject(p, ep);
 }
 
 void slate_px_endpoint_result(slate_proxy *p, endpoint *ep, int status)
 {
     if (status >= 500) {
-        if (++ep->consecutive_failures >= 5) {
-            ep->ejected_until_us = slate_proxy_now_us() + SLATE_PROXY_EJECT_MS * 1e3;
-            p->stats.ejections++;
-        }
+        if (++ep->consecutive_failures >= 5)
+            eject(p, ep);
     } else {
         ep->consecutive_failures = 0;
+        ep->ejections = 0;
     }
 }
 
@@ -677,13 +687,28 @@ static void upstream_failed(exchange *x, int timeout)
     slate_proxy *p = x->d->p;
     endpoint *ep = x->route.ep;
     slate_px_endpoint_eject(p, ep);
+    /* A connection that never opened sent nothing: the request, whatever
+     * its method and body, can go elsewhere (Envoy's connect-failure
+     * retry). Its unsent output -- the head and the body bytes forwarded so
+     * far -- becomes the head of the retry. */
+    int nothing_sent = x->u && !x->u->connected;
+    if (nothing_sent) {
+        struct evbuffer *out = bufferevent_get_output(x->u->bev);
+        size_t n = evbuffer_get_length(out);
+        if (n > 0) {
+            msgbuf_reset(&x->head);
+            if (msgbuf_add(&x->head, evbuffer_pullup(out, -1), n) != 0)
+                nothing_sent = 0; /* out of memory: no retry */
+        }
+    }
     if (x->u) {
         x->u->ex = NULL;
         upstream_free(x->u);
         x->u = NULL;
         ep->outstanding--;
     }
-    if (!x->retried && idempotent(x->method) && x->req_complete && x->req_body_bytes == 0) {
+    if (!x->retried &&
+        (nothing_sent || (idempotent(x->method) && x->req_complete && x->req_body_bytes == 0))) {
         x->retried = 1;
         x->failed = ep;
         p->stats.retries++;
@@ -898,8 +923,10 @@ static void up_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         /* Only now: a connect in progress reports its failure to the
          * bufferevent's write path, and must not be reported twice. */
-        if (reader_start(&u->rd, u->p->base, bufferevent_getfd(bev), up_readable, u) == 0)
+        if (reader_start(&u->rd, u->p->base, bufferevent_getfd(bev), up_readable, u) == 0) {
+            u->connected = 1;
             return;
+        }
         what = BEV_EVENT_ERROR;
     }
     if (!x) {

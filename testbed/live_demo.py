@@ -224,7 +224,7 @@ def run_phase(args, bins, policy, topo, workdir, chaos=False):
 
         load = subprocess.Popen([bins["load"], "--topology", tpath, *targets, "--duration",
                                  str(duration), "--seed", "7", "--json", out_json,
-                                 "--timeline", timeline, "--no-progress", "--drain", "5", *steps],
+                                 "--timeline", timeline, "--no-progress", "--drain", "15" if chaos else "5", *steps],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         watcher = threading.Thread(target=watch_routes, args=(time.time(),), daemon=True)
         watcher.start()
@@ -245,7 +245,7 @@ def run_phase(args, bins, policy, topo, workdir, chaos=False):
             after = get_json(routes_url)["version"]
             events.append((time.time() - t0, "controller restarted (version %d before the stop, "
                                              "%d served after the restart)" % (before, after)))
-            time.sleep(5)
+            time.sleep(10)
             victim = ("search" if ("search", topo["clusters"][1]) in ports
                       else topo["classes"][0]["calls"]["children"][0]["service"],
                       topo["clusters"][1])
@@ -370,7 +370,7 @@ def main():
     ap.add_argument("--chaos", action="store_true",
                     help="after the policies, a slate phase with the controller stopped for 30 s "
                          "and restarted, then a remote instance killed")
-    ap.add_argument("--chaos-duration", type=float, default=55.0)
+    ap.add_argument("--chaos-duration", type=float, default=60.0)
     ap.add_argument("--step-at", type=float, default=0.0,
                     help="the first region's load starts at 1/--step-factor and steps up at this "
                          "second of each phase (0: constant load)")
@@ -502,6 +502,7 @@ def main():
                          "ok": sum(v[0] for s_, v in per_sec.items() if marks[i] <= s_ < marks[i + 1]),
                          "failed": sum(v[1] for s_, v in per_sec.items() if marks[i] <= s_ < marks[i + 1])}
                         for i in range(len(labels))],
+            "failed_by_second": {str(k): v[1] for k, v in sorted(per_sec.items()) if v[1]},
             "settled_from_s": settle, "settled_ok": s_ok, "settled_failed": s_err,
             "unfinished": unfinished, "retries": res["retries"]})
     svg = plot(results, outdir, args.duration)

@@ -95,6 +95,11 @@ PY
 
 # An upstream killed: idempotent requests retried on the other cluster.
 kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
+# First, before east is ejected: a POST with a body whose rule says east.
+# Its connection was refused, so nothing reached east: it goes to west.
+got=$(curl -s -H 'baggage: slate-class=other' "${proxy[@]}" -X POST --data-binary 'body' http://back/b)
+[ "$(echo "$got" | cut -d' ' -f4)" = west ] || fail "POST to a dead endpoint (connect refused): $got"
+echo "ok: a POST whose connection was refused is sent to the other cluster ($got)"
 curl -s -o /dev/null -w '%{http_code}\n' -H 'baggage: slate-class=req' "${proxy[@]}" "http://back/b?[1-200]" >"$dir/codes"
 [ "$(grep -vc '^200$' "$dir/codes" || true)" = 0 ] || fail "requests failed after an upstream died: $(sort "$dir/codes" | uniq -c)"
 python3 - "$adm" <<'PY' || fail "ejection/retry counters"
