@@ -170,6 +170,12 @@ echo "learning: weight of cluster b for front@a -> back: before $before, after $
 python3 -c 'import sys; b, a = float(sys.argv[1]), float(sys.argv[2]); assert b == 0 and a >= 0.2, (b, a)' "$before" "$after" ||
   fail "routes did not shift away from the slow cluster"
 curl -s "$url/v1/profiles/back/a" | grep -q '"form"' || fail "learned profile readable"
+# An instance ages out 3 periods (0.9 s) after its last report: report
+# again right before asking, so a slow machine does not age it out first.
+now=$(date +%s%3N)
+rep='{"service": "back", "cluster": "a", "instance": "back-a-0", "address": "127.0.0.1:1",'
+rep+=" \"window\": {\"start_ms\": $((now - 300)), \"end_ms\": $now}}"
+[ "$(code -X POST "${auth[@]}" --data-binary "$rep" "$url/v1/reports")" = 202 ] || fail "report"
 [ "$(code "$url/v1/routes?cluster=a&service=front")" = 200 ] || fail "routes after learning"
 grep -q '127.0.0.1:1' "$dir/body" || fail "a reporting instance's address is an endpoint"
 
