@@ -280,11 +280,7 @@ int slate_sim_closed_loop(const slate_scenario *sc, slate_policy_kind kind, cons
     if (rv == SLATE_OK) {
         what = "simulator";
         slate_des_opts dopts;
-        slate_des_opts_init(&dopts);
-        dopts.seed = o->has_seed ? o->seed : sc->seed;
-        dopts.warmup_s = sc->warmup_s;
-        dopts.end_s = sc->duration_s;
-        dopts.max_requests = o->max_requests;
+        slate_sim_des_opts(sc, o, &dopts);
         rv = slate_des_new(t, sc->truth, &dopts, &des);
     }
     if (rv == SLATE_OK)

@@ -161,11 +161,7 @@ static int run_des(const slate_scenario *sc, slate_policy_kind kind, const slate
         return rv;
     }
     slate_des_opts dopts;
-    slate_des_opts_init(&dopts);
-    dopts.seed = o->has_seed ? o->seed : sc->seed;
-    dopts.warmup_s = sc->warmup_s;
-    dopts.end_s = sc->duration_s;
-    dopts.max_requests = o->max_requests;
+    slate_sim_des_opts(sc, o, &dopts);
     rv = slate_des_new(t, sc->truth, &dopts, &des);
     const char *what = "simulator";
     for (size_t i = 0; i < n_times && rv == SLATE_OK; i++) {
@@ -207,6 +203,15 @@ static int run_des(const slate_scenario *sc, slate_policy_kind kind, const slate
     slate_world_cleanup(&st);
     free(times);
     return rv == SLATE_ERR_NOMEM ? rv : SLATE_OK;
+}
+
+void slate_sim_des_opts(const slate_scenario *sc, const slate_sim_opts *o, slate_des_opts *out)
+{
+    slate_des_opts_init(out);
+    out->seed = o->has_seed ? o->seed : sc->seed;
+    out->warmup_s = sc->warmup_s;
+    out->end_s = sc->duration_s;
+    out->max_requests = o->max_requests;
 }
 
 void slate_sim_row_take_des(slate_sim_row *row, slate_des_result *res, size_t n_class_clusters)

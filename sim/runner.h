@@ -109,6 +109,9 @@ int slate_sim_run(const slate_scenario *sc, const slate_policy_kind *policies, s
 
 void slate_sim_report_free(slate_sim_report *r);
 
+/* The simulator options of |sc| under |o| (seed, warm-up, duration, bound). */
+void slate_sim_des_opts(const slate_scenario *sc, const slate_sim_opts *o, slate_des_opts *out);
+
 /* Fills |row|'s numbers from a DES result and keeps |res| (owned by the row
  * from then on). For the modes that simulate. */
 /* Marks |row| failed with |status| and "what: detail" (|d|'s first message). */
