@@ -81,6 +81,19 @@ size_t h2_fields_forward(const h2_fields *f, nghttp2_nv *out, int trailers)
     return n;
 }
 
+void h2_end_body(nghttp2_session *session, int32_t stream_id, const h2_fields *trailers,
+                 uint32_t *data_flags)
+{
+    *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!trailers->n)
+        return;
+    nghttp2_nv *nv = malloc(trailers->n * sizeof(*nv));
+    size_t k = nv ? h2_fields_forward(trailers, nv, 1) : 0;
+    if (k && nghttp2_submit_trailer(session, stream_id, nv, k) == 0)
+        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    free(nv);
+}
+
 void h2_kick(struct event *flush_ev)
 {
     event_active(flush_ev, EV_TIMEOUT, 1); /* once per loop turn however often kicked */
@@ -197,14 +210,7 @@ static ssize_t response_read(nghttp2_session *session, int32_t stream_id, uint8_
             h2_up_response_consumed(s, n);
     }
     if (n == have && s->resp_eof) {
-        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-        if (s->resp_trailers.n) {
-            nghttp2_nv *nv = malloc(s->resp_trailers.n * sizeof(*nv));
-            size_t k = nv ? h2_fields_forward(&s->resp_trailers, nv, 1) : 0;
-            if (k && nghttp2_submit_trailer(session, stream_id, nv, k) == 0)
-                *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-            free(nv);
-        }
+        h2_end_body(session, stream_id, &s->resp_trailers, data_flags);
         return (ssize_t)n;
     }
     if (n == 0)

@@ -176,5 +176,10 @@ int h2_field_hop(const nghttp2_nv *nv);
  * as "trailers"; no pseudo-headers when |trailers|) into |out| (capacity
  * f->n + |extra|). Returns the count. */
 size_t h2_fields_forward(const h2_fields *f, nghttp2_nv *out, int trailers);
+/* At the end of a body (a data source's last read): submits |trailers|
+ * (when any survive h2_fields_forward) on |stream_id|, and then the trailers'
+ * HEADERS frame ends the stream instead of the DATA frame (|*data_flags|). */
+void h2_end_body(nghttp2_session *session, int32_t stream_id, const h2_fields *trailers,
+                 uint32_t *data_flags);
 
 #endif

@@ -274,14 +274,7 @@ static ssize_t request_read(nghttp2_session *session, int32_t stream_id, uint8_t
         h2_stream_touch(s);
     }
     if (n == have && s->req_eof) {
-        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-        if (s->req_trailers.n) {
-            nghttp2_nv *nv = malloc(s->req_trailers.n * sizeof(*nv));
-            size_t k = nv ? h2_fields_forward(&s->req_trailers, nv, 1) : 0;
-            if (k && nghttp2_submit_trailer(session, stream_id, nv, k) == 0)
-                *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-            free(nv);
-        }
+        h2_end_body(session, stream_id, &s->req_trailers, data_flags);
         return (ssize_t)n;
     }
     if (n == 0)

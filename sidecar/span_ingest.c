@@ -203,36 +203,34 @@ static int get_opt_uint(const cJSON *obj, const char *key, uint64_t min, uint64_
     return rv;
 }
 
-/* Member |key| as an object (NULL when absent or null); another type is bad. */
-static const cJSON *get_opt_object(const cJSON *obj, const char *key, int *bad, slate_jpath *path,
-                                   slate_diag *d)
+/* Member |key| when it is of the type |is| tests (named |what|); NULL when
+ * absent or null; another type is reported and sets |*bad|. */
+static const cJSON *get_opt_typed(const cJSON *obj, const char *key,
+                                  cJSON_bool (*is)(const cJSON *), const char *what, int *bad,
+                                  slate_jpath *path, slate_diag *d)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v || cJSON_IsNull(v))
         return NULL;
-    if (cJSON_IsObject(v))
+    if (is(v))
         return v;
     size_t mark = slate_jpath_push_key(path, key);
-    slate_diag_add(d, BAD, path->buf, "must be an object, not %s", slate_json_type_name(v));
+    slate_diag_add(d, BAD, path->buf, "must be %s, not %s", what, slate_json_type_name(v));
     slate_jpath_pop(path, mark);
     *bad = 1;
     return NULL;
 }
 
-/* As get_opt_object, for arrays. */
+static const cJSON *get_opt_object(const cJSON *obj, const char *key, int *bad, slate_jpath *path,
+                                   slate_diag *d)
+{
+    return get_opt_typed(obj, key, cJSON_IsObject, "an object", bad, path, d);
+}
+
 static const cJSON *get_opt_array(const cJSON *obj, const char *key, int *bad, slate_jpath *path,
                                   slate_diag *d)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!v || cJSON_IsNull(v))
-        return NULL;
-    if (cJSON_IsArray(v))
-        return v;
-    size_t mark = slate_jpath_push_key(path, key);
-    slate_diag_add(d, BAD, path->buf, "must be an array, not %s", slate_json_type_name(v));
-    slate_jpath_pop(path, mark);
-    *bad = 1;
-    return NULL;
+    return get_opt_typed(obj, key, cJSON_IsArray, "an array", bad, path, d);
 }
 
 /* ---- tags and attributes the sidecar uses ------------------------------------------- */
