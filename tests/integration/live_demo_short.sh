@@ -3,7 +3,11 @@
 # emulated services and their sidecars (Hotel Reservation on 3 regions,
 # scale 1/20, WAN emulated) under the same open-loop load, one phase with
 # waterfall and one with slate; us-west's load starts at half and doubles at
-# 22 s (the overload starts); control period 2 s. Asserts: slate's mean
+# 22 s (the overload starts); control period 2 s; profiles not refitted
+# (--no-learn: the topology's profiles are the services' real ones here, and
+# refits still settling made the drift before the step as large as the step's
+# move in some runs; learning is tested in controller_api.sh and the
+# simulator's closed loop). Asserts: slate's mean
 # end-to-end latency is lower than waterfall's (ratio printed), slate has no
 # failed or unfinished request, slate's routing at us-west's ingress moves
 # within 3 control periods of the step and by more than it drifted in the 3
@@ -18,7 +22,7 @@ root=$2
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 python3 "$root/testbed/live_demo.py" --bin "$bindir" --topology "$root/examples/hotel-reservation.json" \
-  --duration 32 --step-at 22 --scale 20 --policies waterfall,slate --period-ms 2000 --sim-check --out "$out" |
+  --duration 32 --step-at 22 --scale 20 --policies waterfall,slate --period-ms 2000 --sim-check --controller-arg=--no-learn --out "$out" |
   grep -E '^(live demo|phase|waterfall|slate|\(failed)|lower than|load step|live slate against|  us-)'
 if grep -l 'AddressSanitizer\|runtime error:\|LeakSanitizer' "$out"/*/*.log; then
   echo "FAIL: a process reported a sanitizer error"
