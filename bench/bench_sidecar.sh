@@ -6,9 +6,11 @@
 # The upstream is HAProxy answering 200 itself (fast enough not to be the
 # bottleneck). Throughput with wrk (HTTP/1.1, keep-alive); latency at a fixed
 # moderate rate with slate-load (open loop); the sidecars' CPU seconds per
-# 1000 requests and peak RSS from /proc. SLATE_BENCH_ROUNDS=N repeats the
-# HTTP/1.1 throughput pair N times, alternately (the table shows round 1,
-# the CPU figure covers all). Then the same two-hop comparison for h2c
+# 1000 requests and peak RSS from /proc. SLATE_BENCH_ROUNDS=N (default 3)
+# repeats the HTTP/1.1 throughput pair N times, alternately (the table shows
+# round 1, the CPU figure covers all); SLATE_BENCH_LAT_ROUNDS=N (default 5)
+# does the same for the three latency runs, SLATE_BENCH_LAT_SECONDS (default
+# 5) long each. Then the same two-hop comparison for h2c
 # (HTTP/2 with prior knowledge) with h2load: HAProxy and the upstream detect
 # the preface on their plain binds, HAProxy's hops talk `proto h2` to the
 # next one, the sidecars keep h2 end to end. Prints measurements; fails on
@@ -22,8 +24,9 @@ duration=${SLATE_BENCH_SECONDS:-10}
 # HTTP/1.1 throughput rounds: HAProxy and slate measured alternately this
 # many times (the ratio's median is printed too), so that a neighbour's load
 # on the shared cores lands on both sides rather than on one run.
-rounds=${SLATE_BENCH_ROUNDS:-1}
+rounds=${SLATE_BENCH_ROUNDS:-3}
 rate=${SLATE_BENCH_RATE:-1000}
+lat_seconds=${SLATE_BENCH_LAT_SECONDS:-5}
 dir=$(mktemp -d)
 pids=()
 cleanup() {
@@ -112,12 +115,28 @@ cpu_per_1000=$(python3 -c "print(round($ticks_used / $ticks / $n * 1000, 4))")
 
 lat() { # latency at a fixed rate through TARGET
   "$build/testbed/slate-load" --topology "$dir/topo.json" --target "west=$1" --rate "get@west=$rate" \
-    --duration "$duration" --no-progress --json "$dir/lat.json" >/dev/null
+    --duration "$lat_seconds" --no-progress --json "$dir/lat.json" >/dev/null
   python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]; print("%.3f %.3f %.3f %d" % (t["p50_ms"], t["p90_ms"], t["p99_ms"], t["errors"]))' "$dir/lat.json"
 }
-ld=$(lat "127.0.0.1:$up")
-lh=$(lat "127.0.0.1:$h1")
-ls_=$(lat "127.0.0.1:$a_out")
+# Latency rounds: direct, HAProxy and slate measured in turn this many times
+# (the order rotates each round), so that a neighbour's burst on the shared
+# cores lands on all three rather than on one; the table shows round 1, the
+# added p90's median over the rounds is printed too.
+lat_rounds=${SLATE_BENCH_LAT_ROUNDS:-5}
+added=()
+for ((r = 1; r <= lat_rounds; r++)); do
+  order=("direct" "hap" "slate")
+  for ((i = 0; i < (r - 1) % 3; i++)); do order=("${order[@]:1}" "${order[0]}"); done
+  for w in "${order[@]}"; do
+    case $w in
+      direct) ld_r=$(lat "127.0.0.1:$up") ;;
+      hap) lh_r=$(lat "127.0.0.1:$h1") ;;
+      slate) ls_r=$(lat "127.0.0.1:$a_out") ;;
+    esac
+  done
+  [ "$r" = 1 ] && { ld=$ld_r; lh=$lh_r; ls_=$ls_r; }
+  added+=("$(python3 -c 'import sys; d, h, s = (float(a.split()[1]) for a in sys.argv[1:4]); print("%.3f/%.3f" % (h - d, s - d))' "$ld_r" "$lh_r" "$ls_r")")
+done
 rss_a=$(awk '/VmHWM/ {print $2}' "/proc/$pid_a/status")
 rss_b=$(awk '/VmHWM/ {print $2}' "/proc/$pid_b/status")
 
@@ -137,6 +156,15 @@ d, h, s = ([float(x) for x in a.split()[:3]] for a in sys.argv[1:4])
 print("  added over direct, p50/p90/p99 ms: HAProxy %.3f/%.3f/%.3f, slate %.3f/%.3f/%.3f"
       % tuple([h[i] - d[i] for i in range(3)] + [s[i] - d[i] for i in range(3)]))
 PY
+if [ "$lat_rounds" -gt 1 ]; then
+  echo "  added p90 over direct (HAProxy/slate ms) in $lat_rounds rounds: ${added[*]}"
+  python3 - "${added[@]}" <<'PY'
+import statistics, sys
+h = [float(a.split("/")[0]) for a in sys.argv[1:]]
+s = [float(a.split("/")[1]) for a in sys.argv[1:]]
+print("  median added p90: HAProxy %.3f ms, slate %.3f ms" % (statistics.median(h), statistics.median(s)))
+PY
+fi
 echo "slate sidecars' CPU: ${cpu_per_1000} s per 1000 requests (both hops, telemetry on)"
 echo "slate sidecars' peak RSS: outbound ${rss_a} kB, inbound ${rss_b} kB"
 
