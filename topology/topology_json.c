@@ -161,6 +161,68 @@ static int within_limit(loader *L, int n, int limit, const char *what)
     return 0;
 }
 
+/* Fills |elem| (zeroed, or as |init| left it) from the object |obj|; the
+ * JSON path is at the element. */
+typedef int (*elem_loader)(loader *L, const cJSON *obj, void *elem, size_t index);
+
+/*
+ * Loads the member |key| of |root|, an array of at most |limit| objects
+ * (|what| names them in the limit's message), into a new zeroed array of
+ * |size|-byte elements stored in |*items| and |*n_items| (NULL and 0 when the
+ * array is absent, empty or too long). |init| (may be NULL) prepares every
+ * element first; an element that is not an object is reported and keeps
+ * that state. Stops at the first element whose |load| fails (NOMEM).
+ * |*listed| is 1 when the array was there and within its limit: only then
+ * may names be looked up in it without piling errors onto the one reported.
+ */
+static int load_object_array(loader *L, const cJSON *root, const char *key, unsigned flags,
+                             int limit, const char *what, size_t size, void **items,
+                             size_t *n_items, int *listed, void (*init)(void *elem),
+                             elem_loader load)
+{
+    *items = NULL;
+    *n_items = 0;
+    *listed = 0;
+    const cJSON *arr = get_array(L, root, key, flags);
+    if (arr == NULL)
+        return SLATE_OK;
+    int n = cJSON_GetArraySize(arr);
+    *listed = n <= limit;
+    if (n == 0)
+        return SLATE_OK;
+    size_t m = slate_jpath_push_key(&L->path, key);
+    int rv = SLATE_OK;
+    if (!within_limit(L, n, limit, what))
+        goto out;
+    char *elems = calloc((size_t)n, size);
+    if (elems == NULL) {
+        rv = SLATE_ERR_NOMEM;
+        goto out;
+    }
+    *items = elems;
+    *n_items = (size_t)n;
+    size_t i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, arr)
+    {
+        void *elem = elems + i * size;
+        if (init != NULL)
+            init(elem);
+        size_t mi = slate_jpath_push_index(&L->path, i);
+        if (!cJSON_IsObject(item))
+            problem(L, "must be an object, not %s", slate_json_type_name(item));
+        else
+            rv = load(L, item, elem, i);
+        slate_jpath_pop(&L->path, mi);
+        if (rv != SLATE_OK)
+            goto out;
+        i++;
+    }
+out:
+    slate_jpath_pop(&L->path, m);
+    return rv;
+}
+
 /* Duplicates |s| into |*out|; returns SLATE_OK or SLATE_ERR_NOMEM. */
 static int dup_into(char **out, const char *s)
 {
@@ -424,54 +486,37 @@ out:
     return rv;
 }
 
+static int load_service_elem(loader *L, const cJSON *obj, void *elem, size_t index)
+{
+    (void)index;
+    return load_service(L, obj, elem);
+}
+
 static int load_services(loader *L, const cJSON *root)
 {
     slate_topology *t = L->t;
-    const cJSON *arr = get_array(L, root, "services", SLATE_JSON_REQUIRED);
-    if (arr == NULL)
-        return SLATE_OK;
-    int n = cJSON_GetArraySize(arr);
-    size_t m = slate_jpath_push_key(&L->path, "services");
-    int rv = SLATE_OK;
+    void *items;
+    int listed;
+    int rv = load_object_array(L, root, "services", SLATE_JSON_REQUIRED, SLATE_TOPO_MAX_SERVICES,
+                               "services", sizeof(*t->services), &items, &t->n_services, &listed,
+                               NULL, load_service_elem);
+    t->services = items;
     char **names = NULL;
-    if (!within_limit(L, n, SLATE_TOPO_MAX_SERVICES, "services"))
+    if (rv != SLATE_OK || !listed)
         goto out;
-    if (n > 0) {
-        t->services = calloc((size_t)n, sizeof(*t->services));
-        if (t->services == NULL) {
-            rv = SLATE_ERR_NOMEM;
-            goto out;
-        }
-        t->n_services = (size_t)n;
-    }
-    size_t i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr)
-    {
-        size_t mi = slate_jpath_push_index(&L->path, i);
-        if (!cJSON_IsObject(item))
-            problem(L, "must be an object, not %s", slate_json_type_name(item));
-        else
-            rv = load_service(L, item, &t->services[i]);
-        slate_jpath_pop(&L->path, mi);
-        if (rv != SLATE_OK)
-            goto out;
-        i++;
-    }
     names = malloc((t->n_services ? t->n_services : 1) * sizeof(*names));
     L->nowhere_reported = calloc(t->n_services ? t->n_services : 1, sizeof(int));
     if (names == NULL || L->nowhere_reported == NULL) {
         rv = SLATE_ERR_NOMEM;
         goto out;
     }
-    for (i = 0; i < t->n_services; i++)
+    for (size_t i = 0; i < t->n_services; i++)
         names[i] = t->services[i].name;
     rv = topo_name_index_build(&L->services_ix, names, t->n_services);
     if (rv == SLATE_OK)
         L->services_known = 1;
 out:
     free(names);
-    slate_jpath_pop(&L->path, m);
     return rv;
 }
 
@@ -651,60 +696,44 @@ static int load_class(loader *L, const cJSON *obj, slate_class *cls, int klass)
     return rv;
 }
 
+static int load_class_elem(loader *L, const cJSON *obj, void *elem, size_t index)
+{
+    return load_class(L, obj, elem, (int)index);
+}
+
 static int load_classes(loader *L, const cJSON *root)
 {
     slate_topology *t = L->t;
-    const cJSON *arr = get_array(L, root, "classes", SLATE_JSON_REQUIRED);
-    if (arr == NULL)
-        return SLATE_OK;
-    int n = cJSON_GetArraySize(arr);
-    size_t m = slate_jpath_push_key(&L->path, "classes");
-    int rv = SLATE_OK;
+    void *items;
+    int listed;
+    int rv = load_object_array(L, root, "classes", SLATE_JSON_REQUIRED, SLATE_TOPO_MAX_CLASSES,
+                               "classes", sizeof(*t->classes), &items, &t->n_classes, &listed,
+                               NULL, load_class_elem);
+    t->classes = items;
     char **names = NULL;
-    if (!within_limit(L, n, SLATE_TOPO_MAX_CLASSES, "classes"))
+    if (rv != SLATE_OK || !listed)
         goto out;
-    if (n > 0) {
-        t->classes = calloc((size_t)n, sizeof(*t->classes));
-        if (t->classes == NULL) {
-            rv = SLATE_ERR_NOMEM;
-            goto out;
-        }
-        t->n_classes = (size_t)n;
-    }
-    size_t i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr)
-    {
-        size_t mi = slate_jpath_push_index(&L->path, i);
-        if (!cJSON_IsObject(item))
-            problem(L, "must be an object, not %s", slate_json_type_name(item));
-        else
-            rv = load_class(L, item, &t->classes[i], (int)i);
-        slate_jpath_pop(&L->path, mi);
-        if (rv != SLATE_OK)
-            goto out;
-        i++;
-    }
     names = malloc((t->n_classes ? t->n_classes : 1) * sizeof(*names));
     if (names == NULL) {
         rv = SLATE_ERR_NOMEM;
         goto out;
     }
-    for (i = 0; i < t->n_classes; i++)
+    for (size_t i = 0; i < t->n_classes; i++)
         names[i] = t->classes[i].name;
     rv = topo_name_index_build(&L->classes_ix, names, t->n_classes);
     if (rv == SLATE_OK)
         L->classes_known = 1;
 out:
     free(names);
-    slate_jpath_pop(&L->path, m);
     return rv;
 }
 
 /* ---- demand ---- */
 
-static void load_demand_entry(loader *L, const cJSON *obj, slate_demand *e)
+static int load_demand_entry(loader *L, const cJSON *obj, void *elem, size_t index)
 {
+    (void)index;
+    slate_demand *e = elem;
     const char *kname = NULL;
     if (get_string(L, obj, "class", SLATE_JSON_REQUIRED, &kname) && L->classes_known) {
         e->klass = topo_name_index_find(&L->classes_ix, kname);
@@ -713,42 +742,26 @@ static void load_demand_entry(loader *L, const cJSON *obj, slate_demand *e)
     }
     e->cluster = resolve_cluster(L, obj, "cluster");
     get_number(L, obj, "rps", SLATE_JSON_REQUIRED, 0, SLATE_TOPO_MAX_RPS, &e->rps);
+    return SLATE_OK;
+}
+
+/* Unknown until read: an entry that is not an object stays so. */
+static void init_demand_entry(void *elem)
+{
+    slate_demand *e = elem;
+    e->klass = -1;
+    e->cluster = -1;
 }
 
 static int load_demand(loader *L, const cJSON *root)
 {
     slate_topology *t = L->t;
-    const cJSON *arr = get_array(L, root, "demand", 0);
-    int n = arr ? cJSON_GetArraySize(arr) : 0;
-    if (n == 0)
-        return SLATE_OK;
-    size_t m = slate_jpath_push_key(&L->path, "demand");
-    int rv = SLATE_OK;
-    if (!within_limit(L, n, SLATE_TOPO_MAX_DEMAND, "entries"))
-        goto out;
-    t->demand = calloc((size_t)n, sizeof(*t->demand));
-    if (t->demand == NULL) {
-        rv = SLATE_ERR_NOMEM;
-        goto out;
-    }
-    t->n_demand = (size_t)n;
-    size_t i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr)
-    {
-        slate_demand *e = &t->demand[i];
-        e->klass = -1;
-        e->cluster = -1;
-        size_t mi = slate_jpath_push_index(&L->path, i);
-        if (!cJSON_IsObject(item))
-            problem(L, "must be an object, not %s", slate_json_type_name(item));
-        else
-            load_demand_entry(L, item, e);
-        slate_jpath_pop(&L->path, mi);
-        i++;
-    }
-out:
-    slate_jpath_pop(&L->path, m);
+    void *items;
+    int listed;
+    int rv = load_object_array(L, root, "demand", 0, SLATE_TOPO_MAX_DEMAND, "entries",
+                               sizeof(*t->demand), &items, &t->n_demand, &listed,
+                               init_demand_entry, load_demand_entry);
+    t->demand = items;
     return rv;
 }
 
