@@ -91,17 +91,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    slate_diag d;
-    slate_diag_init(&d);
-    slate_topology *t = NULL;
-    int rv = slate_topology_load_file(topo_path, &t, &d);
-    if (rv != SLATE_OK) {
-        fprintf(stderr, "slate-demo-svc: %s: %s\n", topo_path, slate_strerror(rv));
-        slate_diag_print(&d, stderr);
-        slate_diag_cleanup(&d);
+    slate_topology *t = slate_topology_load_or_report("slate-demo-svc", topo_path);
+    if (t == NULL)
         return 1;
-    }
-    slate_diag_cleanup(&d);
+    int rv;
     int status = 1;
     struct event_base *base = NULL;
     struct event *sigterm = NULL, *sigint = NULL;

@@ -150,6 +150,13 @@ int slate_topology_load_json(const char *text, size_t len, slate_topology **out,
 int slate_topology_load_file(const char *path, slate_topology **out, slate_diag *diag);
 
 /*
+ * For the command-line tools: loads the file at |path| and returns the
+ * topology (owned by the caller), or prints "|prog|: |path|: <error>" and
+ * every problem with its JSON path to stderr and returns NULL.
+ */
+slate_topology *slate_topology_load_or_report(const char *prog, const char *path);
+
+/*
  * Serialises |t| (borrowed) to JSON in the format above; loading the result
  * gives an equal topology (numbers are printed with as many digits as they
  * need to read back exactly). Returns owned text in |*out| (free with free()).

@@ -843,4 +843,19 @@ int slate_topology_load_file(const char *path, slate_topology **out, slate_diag 
     return rv;
 }
 
+slate_topology *slate_topology_load_or_report(const char *prog, const char *path)
+{
+    slate_diag d;
+    slate_diag_init(&d);
+    slate_topology *t = NULL;
+    int rv = slate_topology_load_file(path, &t, &d);
+    if (rv != SLATE_OK) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, slate_strerror(rv));
+        slate_diag_print(&d, stderr);
+        t = NULL;
+    }
+    slate_diag_cleanup(&d);
+    return t;
+}
+
 /* ---- save ---- */
