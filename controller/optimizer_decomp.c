@@ -736,13 +736,9 @@ int slate_opt_dw_crash(slate_optimizer *o)
 int slate_opt_dw_price(slate_optimizer *o, int *added)
 {
     size_t nc = o->nc;
-    free(o->tmp_ar);
-    o->tmp_ar = malloc(((size_t)o->n_rows + 1) * sizeof(double));
-    if (o->tmp_ar == NULL)
+    double *pi = slate_opt_row_duals(o);
+    if (pi == NULL)
         return SLATE_ERR_NOMEM;
-    double *pi = o->tmp_ar;
-    for (int i = 1; i <= o->n_rows; i++)
-        pi[i] = glp_get_row_dual(o->lp, i);
     double pi_budget = pi[o->budget_row];
 
     int n = 0, rv = SLATE_OK;

@@ -126,6 +126,11 @@ void slate_opt_set_budget_row(slate_optimizer *o);
  * non-basic at the bound the load puts them at. */
 void slate_opt_crash_load_cols(slate_optimizer *o, const double *load);
 
+/* The row duals of the last solve, indexed by GLPK row (1-based), in
+ * o->tmp_ar so the GLPK guard frees them on a fatal error; the caller frees
+ * tmp_ar and sets it to NULL when done. NULL when out of memory. */
+double *slate_opt_row_duals(slate_optimizer *o);
+
 /* optimizer_decomp.c: the decomposition's counterparts of the arc LP's
  * build, changes, starting basis, pricing and extraction. All run inside
  * the GLPK guard; SLATE_OK or SLATE_ERR_NOMEM. */

@@ -129,17 +129,22 @@ int slate_opt_cg_restrict(slate_optimizer *o)
     return SLATE_OK;
 }
 
+double *slate_opt_row_duals(slate_optimizer *o)
+{
+    free(o->tmp_ar);
+    o->tmp_ar = malloc(((size_t)o->n_rows + 1) * sizeof(double));
+    if (o->tmp_ar != NULL)
+        for (int i = 1; i <= o->n_rows; i++)
+            o->tmp_ar[i] = glp_get_row_dual(o->lp, i);
+    return o->tmp_ar;
+}
+
 int slate_opt_cg_price(slate_optimizer *o, int *freed)
 {
     size_t nc = o->nc;
-    /* The row duals, in tmp_ar so the guard frees them on a GLPK fatal error. */
-    free(o->tmp_ar);
-    o->tmp_ar = malloc(((size_t)o->n_rows + 1) * sizeof(double));
-    if (o->tmp_ar == NULL)
+    double *pi = slate_opt_row_duals(o);
+    if (pi == NULL)
         return SLATE_ERR_NOMEM;
-    double *pi = o->tmp_ar;
-    for (int i = 1; i <= o->n_rows; i++)
-        pi[i] = glp_get_row_dual(o->lp, i);
     double pi_budget = pi[o->budget_row];
 
     int n = 0;
