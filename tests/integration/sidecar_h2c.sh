@@ -11,16 +11,8 @@
 set -euo pipefail
 sidecar=$1
 here=$(cd "$(dirname "$0")" && pwd)
-dir=$(mktemp -d)
-pids=()
-cleanup() { # KEEP=1 keeps the logs and files for a look
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ -n "${KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -5 "$dir"/*.log 2>/dev/null || true; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=helpers/common.sh
+. "$here/helpers/common.sh"
 for tool in nghttpd nghttp h2load curl; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (Debian nghttp2-server, nghttp2-client, curl)"
 done

@@ -13,16 +13,8 @@ set -euo pipefail
 sidecar=$1
 ctl=$2
 here=$(cd "$(dirname "$0")" && pwd)
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; tail -5 "$dir"/*.log 2>/dev/null || true; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=helpers/common.sh
+. "$here/helpers/common.sh"
 
 west=$(free_port); east=$(free_port); app=$(free_port); cport=$(free_port); tport=$(free_port)
 python3 "$here/helpers/echo_upstream.py" "$west" west & pids+=($!)
