@@ -430,6 +430,31 @@ static ev_ssize_t read_some(slate_proxy *p, struct bufferevent *bev, evutil_sock
     return rv == 0 ? (ev_ssize_t)n : -1;
 }
 
+/*
+ * The body of a connection's read event: on the read timeout or at EOF or
+ * an error, stops reading and hands the condition to |on_event| (the
+ * connection's bufferevent event callback, with |arg|) as libevent would.
+ * Returns 1 when bytes were added to |bev|'s input for the caller to process.
+ */
+static int read_event(slate_proxy *p, struct bufferevent *bev, reader *rd, evutil_socket_t fd,
+                      short what, bufferevent_event_cb on_event, void *arg)
+{
+    if (what == EV_TIMEOUT) {
+        reader_disable(rd);
+        on_event(bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, arg);
+        return 0;
+    }
+    ev_ssize_t n = read_some(p, bev, fd);
+    if (n == -2)
+        return 0;
+    if (n <= 0) {
+        reader_disable(rd);
+        on_event(bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), arg);
+        return 0;
+    }
+    return 1;
+}
+
 /* From a write callback: the output drained, stop watching writability. */
 static void write_idle(struct bufferevent *bev)
 {
@@ -961,20 +986,8 @@ static void up_event(struct bufferevent *bev, short what, void *arg)
 static void up_readable(evutil_socket_t fd, short what, void *arg)
 {
     upstream *u = arg;
-    if (what == EV_TIMEOUT) {
-        reader_disable(&u->rd);
-        up_event(u->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, u);
-        return;
-    }
-    ev_ssize_t n = read_some(u->p, u->bev, fd);
-    if (n == -2)
-        return;
-    if (n <= 0) {
-        reader_disable(&u->rd);
-        up_event(u->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), u);
-        return;
-    }
-    up_read(u);
+    if (read_event(u->p, u->bev, &u->rd, fd, what, up_event, u))
+        up_read(u);
 }
 
 static void up_write(struct bufferevent *bev, void *arg)
@@ -1454,20 +1467,8 @@ static void down_event(struct bufferevent *bev, short what, void *arg);
 static void down_readable(evutil_socket_t fd, short what, void *arg)
 {
     downstream *d = arg;
-    if (what == EV_TIMEOUT) {
-        reader_disable(&d->rd);
-        down_event(d->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, d);
-        return;
-    }
-    ev_ssize_t n = read_some(d->p, d->bev, fd);
-    if (n == -2)
-        return;
-    if (n <= 0) {
-        reader_disable(&d->rd);
-        down_event(d->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), d);
-        return;
-    }
-    down_process(d);
+    if (read_event(d->p, d->bev, &d->rd, fd, what, down_event, d))
+        down_process(d);
 }
 
 static void down_write(struct bufferevent *bev, void *arg)
