@@ -283,6 +283,17 @@ static int reserve_strategy(slate_optimizer *o, size_t n_nodes)
     return SLATE_OK;
 }
 
+
+/* Calls of node |v| of class |k|'s tree per request at the root, along a
+ * pre-order walk: reads the parent's from o->dw_m and stores |v|'s there
+ * (o->dw_m is scratch, written even through a const optimizer). */
+static double node_mult(const slate_optimizer *o, size_t k, size_t v)
+{
+    const slate_call_node *n = &o->t->classes[k].nodes[v];
+    double m = v == 0 ? 1.0 : o->dw_m[n->parent] * o->count[k][v];
+    o->dw_m[v] = m;
+    return m;
+}
 /*
  * Writes strategy |i|'s objective coefficient and, when |matrix|, its
  * column (see the header comment) into the master.
@@ -298,8 +309,7 @@ static void write_column(slate_optimizer *o, size_t i, int matrix)
     size_t n_touched = 0;
     for (size_t v = 0; v < c->n_nodes; v++) {
         const slate_call_node *n = &c->nodes[v];
-        double m = v == 0 ? 1.0 : o->dw_m[n->parent] * o->count[k][v];
-        o->dw_m[v] = m;
+        double m = node_mult(o, k, v);
         if (m == 0)
             continue;
         int src = v == 0 ? a : dest[n->parent], b = dest[v];
@@ -720,8 +730,7 @@ int slate_opt_dw_crash(slate_optimizer *o)
             double lambda = o->lambda[k * nc + a];
             for (size_t v = 0; v < c->n_nodes; v++) {
                 const slate_call_node *n = &c->nodes[v];
-                double m = v == 0 ? 1.0 : o->dw_m[n->parent] * o->count[k][v];
-                o->dw_m[v] = m;
+                double m = node_mult(o, k, v);
                 load[(size_t)n->service * nc + dest[v]] += lambda * m * n->work;
             }
         }
@@ -760,8 +769,7 @@ int slate_opt_dw_price(slate_optimizer *o, int *added)
             double mag = fabs(pi_d);
             for (size_t v = 0; v < c->n_nodes; v++) {
                 const slate_call_node *nd = &c->nodes[v];
-                double m = v == 0 ? 1.0 : o->dw_m[nd->parent] * o->count[k][v];
-                o->dw_m[v] = m;
+                double m = node_mult(o, k, v);
                 int src = v == 0 ? (int)a : o->dw_sigma[nd->parent], b = o->dw_sigma[v];
                 size_t li = (size_t)nd->service * nc + (size_t)b;
                 size_t ai = arc(o, (int)k, v, (size_t)src, (size_t)b);
@@ -798,8 +806,7 @@ int slate_opt_dw_extract(const slate_optimizer *o, slate_solution *s)
         double *flows = s->flows[k];
         for (size_t v = 0; v < c->n_nodes; v++) {
             const slate_call_node *n = &c->nodes[v];
-            double m = v == 0 ? 1.0 : o->dw_m[n->parent] * o->count[k][v];
-            o->dw_m[v] = m;
+            double m = node_mult(o, k, v);
             if (m == 0)
                 continue;
             size_t src = v == 0 ? (size_t)a : dest[n->parent];
