@@ -33,6 +33,14 @@
 #include "controller/optimizer_int.h"
 #include "controller/routes.h"
 
+void slate_opt_basis_all_nonbasic(slate_optimizer *o)
+{
+    for (int i = 1; i <= o->n_rows; i++)
+        glp_set_row_stat(o->lp, i, GLP_NF);
+    for (int j = 1; j <= o->n_cols; j++)
+        glp_set_col_stat(o->lp, j, GLP_NL);
+}
+
 /* Defined here, used by optimizer_glpk.c. */
 int slate_opt_crash_basis(slate_optimizer *o);
 
@@ -92,10 +100,7 @@ int slate_opt_crash_basis(slate_optimizer *o)
     double *in = o->tmp_ar, *load = o->tmp_ar + max_nodes * nc;
 
     /* Everything non-basic at its bound first; the loops below promote. */
-    for (int i = 1; i <= o->n_rows; i++)
-        glp_set_row_stat(o->lp, i, GLP_NF); /* GLPK picks the right bound */
-    for (int j = 1; j <= o->n_cols; j++)
-        glp_set_col_stat(o->lp, j, GLP_NL);
+    slate_opt_basis_all_nonbasic(o);
 
     for (size_t k = 0; k < o->nk; k++) {
         const slate_class *c = &o->t->classes[k];

@@ -717,10 +717,7 @@ int slate_opt_dw_crash(slate_optimizer *o)
     if (o->tmp_ar == NULL)
         return SLATE_ERR_NOMEM;
     double *load = o->tmp_ar;
-    for (int i = 1; i <= o->n_rows; i++)
-        glp_set_row_stat(o->lp, i, GLP_NF); /* GLPK picks the right bound */
-    for (int j = 1; j <= o->n_cols; j++)
-        glp_set_col_stat(o->lp, j, GLP_NL);
+    slate_opt_basis_all_nonbasic(o);
     for (size_t k = 0; k < o->nk; k++) {
         const slate_class *c = &o->t->classes[k];
         for (size_t a = 0; a < nc; a++) {

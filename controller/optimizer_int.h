@@ -126,6 +126,10 @@ void slate_opt_set_budget_row(slate_optimizer *o);
  * non-basic at the bound the load puts them at. */
 void slate_opt_crash_load_cols(slate_optimizer *o, const double *load);
 
+/* The start of a crash basis: every row and column non-basic at a bound
+ * (GLPK picks the bound of a free-status row); the caller promotes. */
+void slate_opt_basis_all_nonbasic(slate_optimizer *o);
+
 /* The row duals of the last solve, indexed by GLPK row (1-based), in
  * o->tmp_ar so the GLPK guard frees them on a fatal error; the caller frees
  * tmp_ar and sets it to NULL when done. NULL when out of memory. */
