@@ -245,6 +245,44 @@ static int resolve_cluster(loader *L, const cJSON *obj, const char *key)
     return c;
 }
 
+/*
+ * Copies |arr|, the member |key| (also the name in the limit's message) of a
+ * non-empty array of at most |limit| names, into a new array stored in
+ * |*items| and |*n_items| (left NULL and 0 when it is too long). An element
+ * that is not a string is reported and left NULL; returns NOMEM or OK.
+ */
+static int load_string_array(loader *L, const cJSON *arr, const char *key, int limit,
+                             char ***items, size_t *n_items)
+{
+    int n = cJSON_GetArraySize(arr);
+    size_t m = slate_jpath_push_key(&L->path, key);
+    int rv = SLATE_OK;
+    if (!within_limit(L, n, limit, key))
+        goto out;
+    *items = calloc((size_t)n, sizeof(**items));
+    if (*items == NULL) {
+        rv = SLATE_ERR_NOMEM;
+        goto out;
+    }
+    *n_items = (size_t)n;
+    size_t i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, arr)
+    {
+        size_t mi = slate_jpath_push_index(&L->path, i);
+        const char *name = NULL;
+        if (elem_string(L, item, &name))
+            rv = dup_into(&(*items)[i], name);
+        slate_jpath_pop(&L->path, mi);
+        if (rv != SLATE_OK)
+            goto out;
+        i++;
+    }
+out:
+    slate_jpath_pop(&L->path, m);
+    return rv;
+}
+
 /* ---- clusters and network ---- */
 
 static int load_clusters(loader *L, const cJSON *root)
@@ -253,39 +291,19 @@ static int load_clusters(loader *L, const cJSON *root)
     const cJSON *arr = get_array(L, root, "clusters", SLATE_JSON_REQUIRED);
     if (arr == NULL)
         return SLATE_OK;
-    int n = cJSON_GetArraySize(arr);
-    size_t m = slate_jpath_push_key(&L->path, "clusters");
-    int rv = SLATE_OK;
-    if (n == 0) {
+    if (cJSON_GetArraySize(arr) == 0) {
+        size_t m = slate_jpath_push_key(&L->path, "clusters");
         problem(L, "must list at least one cluster");
-        goto out;
+        slate_jpath_pop(&L->path, m);
+        return SLATE_OK;
     }
-    if (!within_limit(L, n, SLATE_TOPO_MAX_CLUSTERS, "clusters"))
-        goto out;
-    t->clusters = calloc((size_t)n, sizeof(*t->clusters));
-    if (t->clusters == NULL) {
-        rv = SLATE_ERR_NOMEM;
-        goto out;
-    }
-    t->n_clusters = (size_t)n;
-    size_t i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr)
-    {
-        size_t mi = slate_jpath_push_index(&L->path, i);
-        const char *name = NULL;
-        if (elem_string(L, item, &name))
-            rv = dup_into(&t->clusters[i], name);
-        slate_jpath_pop(&L->path, mi);
-        if (rv != SLATE_OK)
-            goto out;
-        i++;
-    }
+    int rv = load_string_array(L, arr, "clusters", SLATE_TOPO_MAX_CLUSTERS, &t->clusters,
+                               &t->n_clusters);
+    if (rv != SLATE_OK || t->clusters == NULL)
+        return rv;
     rv = topo_name_index_build(&L->clusters_ix, t->clusters, t->n_clusters);
     if (rv == SLATE_OK)
         L->clusters_known = 1;
-out:
-    slate_jpath_pop(&L->path, m);
     return rv;
 }
 
@@ -398,35 +416,10 @@ static int load_deployment(loader *L, const cJSON *obj, slate_deployment *dep)
     get_positive(L, obj, "capacity_rps", SLATE_JSON_REQUIRED, SLATE_TOPO_MAX_RPS,
                  &dep->capacity_rps);
     const cJSON *eps = get_array(L, obj, "endpoints", 0);
-    if (eps == NULL)
+    if (eps == NULL || cJSON_GetArraySize(eps) == 0)
         return SLATE_OK;
-    int n = cJSON_GetArraySize(eps);
-    size_t m = slate_jpath_push_key(&L->path, "endpoints");
-    int rv = SLATE_OK;
-    if (n == 0 || !within_limit(L, n, SLATE_TOPO_MAX_ENDPOINTS, "endpoints"))
-        goto out;
-    dep->endpoints = calloc((size_t)n, sizeof(*dep->endpoints));
-    if (dep->endpoints == NULL) {
-        rv = SLATE_ERR_NOMEM;
-        goto out;
-    }
-    dep->n_endpoints = (size_t)n;
-    size_t i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, eps)
-    {
-        size_t mi = slate_jpath_push_index(&L->path, i);
-        const char *s = NULL;
-        if (elem_string(L, item, &s))
-            rv = dup_into(&dep->endpoints[i], s);
-        slate_jpath_pop(&L->path, mi);
-        if (rv != SLATE_OK)
-            goto out;
-        i++;
-    }
-out:
-    slate_jpath_pop(&L->path, m);
-    return rv;
+    return load_string_array(L, eps, "endpoints", SLATE_TOPO_MAX_ENDPOINTS, &dep->endpoints,
+                             &dep->n_endpoints);
 }
 
 static int load_service(loader *L, const cJSON *obj, slate_service *svc)
