@@ -2,6 +2,8 @@
 #include "controller/export.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,280 +44,221 @@ int slate_export_integer_weights(const double *w, size_t n, int total, int *out)
     return SLATE_OK;
 }
 
+/*
+ * The YAML writers below append without checking each call: slate_buf is
+ * sticky on failure (common/buf.h), so one check of the detached text at
+ * the end (finish) catches a failed allocation anywhere.
+ */
+
 /* Appends |s| as a YAML double-quoted scalar. */
-static int quote(slate_buf *b, const char *s)
+static void quote(slate_buf *b, const char *s)
 {
-    int rv = slate_buf_append(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; rv == SLATE_OK && *p; p++) {
+    slate_buf_append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\') {
             char esc[2] = {'\\', (char)*p};
-            rv = slate_buf_append(b, esc, 2);
+            slate_buf_append(b, esc, 2);
         } else if (*p < 0x20 || *p == 0x7f) {
-            rv = slate_buf_printf(b, "\\x%02x", *p);
+            slate_buf_printf(b, "\\x%02x", *p);
         } else {
-            rv = slate_buf_append(b, (const char *)p, 1);
+            slate_buf_append(b, (const char *)p, 1);
         }
     }
-    return rv == SLATE_OK ? slate_buf_append(b, "\"", 1) : rv;
+    slate_buf_append(b, "\"", 1);
 }
 
-/* Appends |s| with regex metacharacters escaped, then YAML-quoted. */
-static int quote_regex_literal(slate_buf *b, const char *prefix, const char *s, const char *suffix)
+/* Appends the formatted text as one YAML double-quoted scalar. */
+static void quotef(slate_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void quotef(slate_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (text == NULL) {
+        b->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(text, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    quote(b, text);
+    free(text);
+}
+
+/* Appends |prefix|, then |s| YAML-quoted, then |suffix|. */
+static void field(slate_buf *b, const char *prefix, const char *s, const char *suffix)
+{
+    slate_buf_append(b, prefix, strlen(prefix));
+    quote(b, s);
+    slate_buf_append(b, suffix, strlen(suffix));
+}
+
+/* Appends |s| with regex metacharacters escaped, between |prefix| and
+ * |suffix| (both literal regex), YAML-quoted. */
+static void quote_regex_literal(slate_buf *b, const char *prefix, const char *s, const char *suffix)
 {
     slate_buf tmp;
     slate_buf_init(&tmp);
-    int rv = slate_buf_append(&tmp, prefix, strlen(prefix));
-    for (const char *p = s; rv == SLATE_OK && *p; p++) {
+    slate_buf_append(&tmp, prefix, strlen(prefix));
+    for (const char *p = s; *p; p++) {
         if (strchr(".^$|?*+()[]{}\\", *p))
-            rv = slate_buf_append(&tmp, "\\", 1);
-        if (rv == SLATE_OK)
-            rv = slate_buf_append(&tmp, p, 1);
+            slate_buf_append(&tmp, "\\", 1);
+        slate_buf_append(&tmp, p, 1);
     }
-    if (rv == SLATE_OK)
-        rv = slate_buf_append(&tmp, suffix, strlen(suffix));
-    char *text = rv == SLATE_OK ? slate_buf_detach(&tmp) : NULL;
-    slate_buf_cleanup(&tmp);
-    if (!text)
-        return SLATE_ERR_NOMEM;
-    rv = quote(b, text);
+    slate_buf_append(&tmp, suffix, strlen(suffix));
+    char *text = slate_buf_detach(&tmp);
+    if (text == NULL) {
+        b->failed = 1;
+        return;
+    }
+    quote(b, text);
     free(text);
-    return rv;
 }
 
-/* Resolves the names; -1 in |svc| for the ingress rules (service ""). */
-static int resolve(const slate_topology *t, const char *cluster, const char *service, int *cl,
-                   int *svc)
+/* Resolves the names (-1 in |svc| for the ingress rules, service "") and
+ * allocates |*iw|, the integer weights of one rule. */
+static int begin(const slate_route_table *rt, const slate_topology *t, const char *cluster,
+                 const char *service, char **out, int *cl, int *svc, int **iw)
 {
-    if (!t || !cluster || !service)
+    if (!rt || !t || !cluster || !service || !out)
         return SLATE_ERR_INVALID_ARG;
     *cl = slate_topology_find_cluster(t, cluster);
     *svc = *service ? slate_topology_find_service(t, service) : -1;
     if (*cl < 0 || (*service && *svc < 0))
         return SLATE_ERR_NOT_FOUND;
+    *iw = calloc(t->n_clusters + 1, sizeof(int));
+    return *iw ? SLATE_OK : SLATE_ERR_NOMEM;
+}
+
+/* Hands |b|'s text to |*out|; NOMEM when any append failed. */
+static int finish(slate_buf *b, int *iw, char **out)
+{
+    free(iw);
+    char *text = slate_buf_detach(b);
+    if (text == NULL)
+        return SLATE_ERR_NOMEM;
+    *out = text;
     return SLATE_OK;
 }
 
-static int selected(const slate_route_rule *r, int cl, int svc)
+/* Does rule |r| apply to calls from |svc| in |cl| to |dst|? */
+static int selected(const slate_route_rule *r, int cl, int svc, size_t dst)
 {
-    return r->src_cluster == cl && r->src_service == svc;
+    return r->src_cluster == cl && r->src_service == svc && r->dst_service == (int)dst;
 }
 
 int slate_export_envoy(const slate_route_table *rt, const slate_topology *t, const char *cluster,
                        const char *service, char **out)
 {
-    int cl, svc;
-    int rv = resolve(t, cluster, service, &cl, &svc);
-    if (rv != SLATE_OK || !rt || !out)
-        return rv != SLATE_OK ? rv : SLATE_ERR_INVALID_ARG;
+    int cl, svc, *iw;
+    int rv = begin(rt, t, cluster, service, out, &cl, &svc, &iw);
+    if (rv != SLATE_OK)
+        return rv;
     size_t nc = t->n_clusters;
-    int *iw = calloc(nc + 1, sizeof(int));
-    if (!iw)
-        return SLATE_ERR_NOMEM;
     slate_buf b;
     slate_buf_init(&b);
-    rv = slate_buf_printf(&b, "# slate routing for service %s in cluster %s, version %llu\nname: ",
-                          *service ? service : "(ingress)", cluster,
-                          (unsigned long long)rt->version);
-    slate_buf name;
-    slate_buf_init(&name);
-    if (rv == SLATE_OK)
-        rv = slate_buf_printf(&name, "slate.%s.%s", *service ? service : "ingress", cluster);
-    char *nm = rv == SLATE_OK ? slate_buf_detach(&name) : NULL;
-    slate_buf_cleanup(&name);
-    rv = nm ? quote(&b, nm) : SLATE_ERR_NOMEM;
-    free(nm);
-    if (rv == SLATE_OK)
-        rv = slate_buf_printf(&b, "\nvirtual_hosts:\n");
+    const char *who = *service ? service : "ingress";
+    slate_buf_printf(&b, "# slate routing for service %s in cluster %s, version %llu\nname: ",
+                     *service ? service : "(ingress)", cluster, (unsigned long long)rt->version);
+    quotef(&b, "slate.%s.%s", who, cluster);
+    slate_buf_printf(&b, "\nvirtual_hosts:\n");
     /* One virtual host per destination service, in table order. */
-    for (size_t dst = 0; rv == SLATE_OK && dst < t->n_services; dst++) {
+    for (size_t dst = 0; dst < t->n_services; dst++) {
         const slate_route_rule *first = NULL;
         for (size_t i = 0; i < rt->n_rules && !first; i++)
-            if (selected(&rt->rules[i], cl, svc) && rt->rules[i].dst_service == (int)dst)
+            if (selected(&rt->rules[i], cl, svc, dst))
                 first = &rt->rules[i];
         if (!first)
             continue;
         const char *dname = t->services[dst].name;
-        rv = slate_buf_printf(&b, "- name: ");
-        if (rv == SLATE_OK)
-            rv = quote(&b, dname);
-        if (rv == SLATE_OK)
-            rv = slate_buf_printf(&b, "\n  domains:\n  - ");
-        if (rv == SLATE_OK)
-            rv = quote(&b, dname);
-        if (rv == SLATE_OK)
-            rv = slate_buf_printf(&b, "\n  - ");
-        if (rv == SLATE_OK) {
-            slate_buf tmp;
-            slate_buf_init(&tmp);
-            rv = slate_buf_printf(&tmp, "%s:*", dname);
-            char *x = rv == SLATE_OK ? slate_buf_detach(&tmp) : NULL;
-            slate_buf_cleanup(&tmp);
-            rv = x ? quote(&b, x) : SLATE_ERR_NOMEM;
-            free(x);
-        }
-        if (rv == SLATE_OK)
-            rv = slate_buf_printf(&b, "\n  routes:\n");
+        field(&b, "- name: ", dname, "\n  domains:\n");
+        field(&b, "  - ", dname, "\n  - ");
+        quotef(&b, "%s:*", dname);
+        slate_buf_printf(&b, "\n  routes:\n");
         /* Per class, then the catch-all with the first rule's weights. */
-        for (size_t i = 0; rv == SLATE_OK && i <= rt->n_rules; i++) {
+        for (size_t i = 0; i <= rt->n_rules; i++) {
             const slate_route_rule *r = i < rt->n_rules ? &rt->rules[i] : first;
             int catch_all = i == rt->n_rules;
-            if (!catch_all && !(selected(r, cl, svc) && r->dst_service == (int)dst))
+            if (!catch_all && !selected(r, cl, svc, dst))
                 continue;
             if (slate_export_integer_weights(r->weights, nc, 10000, iw) != SLATE_OK)
                 continue;
-            rv = slate_buf_printf(&b, "  - match:\n      prefix: \"/\"\n");
-            if (rv == SLATE_OK && !catch_all) {
-                rv = slate_buf_printf(&b, "      headers:\n      - name: \"baggage\"\n"
-                                          "        string_match:\n          contains: ");
-                if (rv == SLATE_OK) {
-                    slate_buf tmp;
-                    slate_buf_init(&tmp);
-                    rv = slate_buf_printf(&tmp, "slate-class=%s", t->classes[r->klass].name);
-                    char *x = rv == SLATE_OK ? slate_buf_detach(&tmp) : NULL;
-                    slate_buf_cleanup(&tmp);
-                    rv = x ? quote(&b, x) : SLATE_ERR_NOMEM;
-                    free(x);
-                }
-                if (rv == SLATE_OK)
-                    rv = slate_buf_printf(&b, "\n");
+            slate_buf_printf(&b, "  - match:\n      prefix: \"/\"\n");
+            if (!catch_all) {
+                slate_buf_printf(&b, "      headers:\n      - name: \"baggage\"\n"
+                                     "        string_match:\n          contains: ");
+                quotef(&b, "slate-class=%s", t->classes[r->klass].name);
+                slate_buf_printf(&b, "\n");
             }
-            if (rv == SLATE_OK)
-                rv = slate_buf_printf(&b, "    route:\n      weighted_clusters:\n        clusters:\n");
-            for (size_t c = 0; rv == SLATE_OK && c < nc; c++) {
+            slate_buf_printf(&b, "    route:\n      weighted_clusters:\n        clusters:\n");
+            for (size_t c = 0; c < nc; c++) {
                 if (iw[c] == 0)
                     continue;
-                slate_buf tmp;
-                slate_buf_init(&tmp);
-                rv = slate_buf_printf(&tmp, "%s.%s", dname, t->clusters[c]);
-                char *x = rv == SLATE_OK ? slate_buf_detach(&tmp) : NULL;
-                slate_buf_cleanup(&tmp);
-                rv = x ? slate_buf_printf(&b, "        - name: ") : SLATE_ERR_NOMEM;
-                if (rv == SLATE_OK)
-                    rv = quote(&b, x);
-                free(x);
-                if (rv == SLATE_OK)
-                    rv = slate_buf_printf(&b, "\n          weight: %d\n", iw[c]);
+                slate_buf_printf(&b, "        - name: ");
+                quotef(&b, "%s.%s", dname, t->clusters[c]);
+                slate_buf_printf(&b, "\n          weight: %d\n", iw[c]);
             }
         }
     }
-    free(iw);
-    char *text = rv == SLATE_OK ? slate_buf_detach(&b) : NULL;
-    slate_buf_cleanup(&b);
-    if (!text)
-        return rv != SLATE_OK ? rv : SLATE_ERR_NOMEM;
-    *out = text;
-    return SLATE_OK;
+    return finish(&b, iw, out);
 }
 
 int slate_export_istio(const slate_route_table *rt, const slate_topology *t, const char *cluster,
                        const char *service, char **out)
 {
-    int cl, svc;
-    int rv = resolve(t, cluster, service, &cl, &svc);
-    if (rv != SLATE_OK || !rt || !out)
-        return rv != SLATE_OK ? rv : SLATE_ERR_INVALID_ARG;
+    int cl, svc, *iw;
+    int rv = begin(rt, t, cluster, service, out, &cl, &svc, &iw);
+    if (rv != SLATE_OK)
+        return rv;
     size_t nc = t->n_clusters;
-    int *iw = calloc(nc + 1, sizeof(int));
-    if (!iw)
-        return SLATE_ERR_NOMEM;
     slate_buf b;
     slate_buf_init(&b);
     int docs = 0;
-    for (size_t dst = 0; rv == SLATE_OK && dst < t->n_services; dst++) {
+    for (size_t dst = 0; dst < t->n_services; dst++) {
         int any = 0;
         for (size_t i = 0; i < rt->n_rules && !any; i++)
-            any = selected(&rt->rules[i], cl, svc) && rt->rules[i].dst_service == (int)dst;
+            any = selected(&rt->rules[i], cl, svc, dst);
         if (!any)
             continue;
         const slate_service *ds = &t->services[dst];
         if (docs++)
-            rv = slate_buf_printf(&b, "---\n");
-        if (rv == SLATE_OK)
-            rv = slate_buf_printf(&b, "apiVersion: \"networking.istio.io/v1beta1\"\n"
-                                      "kind: \"VirtualService\"\nmetadata:\n  name: ");
-        if (rv == SLATE_OK) {
-            slate_buf tmp;
-            slate_buf_init(&tmp);
-            rv = slate_buf_printf(&tmp, "%s-from-%s-%s", ds->name, *service ? service : "ingress",
-                                  cluster);
-            char *x = rv == SLATE_OK ? slate_buf_detach(&tmp) : NULL;
-            slate_buf_cleanup(&tmp);
-            rv = x ? quote(&b, x) : SLATE_ERR_NOMEM;
-            free(x);
-        }
-        if (rv == SLATE_OK)
-            rv = slate_buf_printf(&b, "\nspec:\n  hosts:\n  - ");
-        if (rv == SLATE_OK)
-            rv = quote(&b, ds->name);
-        if (rv == SLATE_OK)
-            rv = slate_buf_printf(&b, "\n  http:\n");
-        for (size_t i = 0; rv == SLATE_OK && i < rt->n_rules; i++) {
+            slate_buf_printf(&b, "---\n");
+        slate_buf_printf(&b, "apiVersion: \"networking.istio.io/v1beta1\"\n"
+                             "kind: \"VirtualService\"\nmetadata:\n  name: ");
+        quotef(&b, "%s-from-%s-%s", ds->name, *service ? service : "ingress", cluster);
+        field(&b, "\nspec:\n  hosts:\n  - ", ds->name, "\n  http:\n");
+        for (size_t i = 0; i < rt->n_rules; i++) {
             const slate_route_rule *r = &rt->rules[i];
-            if (!selected(r, cl, svc) || r->dst_service != (int)dst ||
+            if (!selected(r, cl, svc, dst) ||
                 slate_export_integer_weights(r->weights, nc, 100, iw) != SLATE_OK)
                 continue;
-            rv = slate_buf_printf(&b, "  - match:\n    - sourceLabels:\n");
-            if (rv == SLATE_OK && *service) {
-                rv = slate_buf_printf(&b, "        app: ");
-                if (rv == SLATE_OK)
-                    rv = quote(&b, service);
-                if (rv == SLATE_OK)
-                    rv = slate_buf_printf(&b, "\n");
-            }
-            if (rv == SLATE_OK)
-                rv = slate_buf_printf(&b, "        topology.kubernetes.io/region: ");
-            if (rv == SLATE_OK)
-                rv = quote(&b, cluster);
-            if (rv == SLATE_OK)
-                rv = slate_buf_printf(&b, "\n      headers:\n        baggage:\n          regex: ");
-            if (rv == SLATE_OK)
-                rv = quote_regex_literal(&b, "(.*[,; ])?slate-class=", t->classes[r->klass].name,
-                                         "([,; ].*)?");
-            if (rv == SLATE_OK)
-                rv = slate_buf_printf(&b, "\n    route:\n");
-            for (size_t c = 0; rv == SLATE_OK && c < nc; c++) {
+            slate_buf_printf(&b, "  - match:\n    - sourceLabels:\n");
+            if (*service)
+                field(&b, "        app: ", service, "\n");
+            field(&b, "        topology.kubernetes.io/region: ", cluster,
+                  "\n      headers:\n        baggage:\n          regex: ");
+            quote_regex_literal(&b, "(.*[,; ])?slate-class=", t->classes[r->klass].name,
+                                "([,; ].*)?");
+            slate_buf_printf(&b, "\n    route:\n");
+            for (size_t c = 0; c < nc; c++) {
                 if (iw[c] == 0)
                     continue;
-                rv = slate_buf_printf(&b, "    - destination:\n        host: ");
-                if (rv == SLATE_OK)
-                    rv = quote(&b, ds->name);
-                if (rv == SLATE_OK)
-                    rv = slate_buf_printf(&b, "\n        subset: ");
-                if (rv == SLATE_OK)
-                    rv = quote(&b, t->clusters[c]);
-                if (rv == SLATE_OK)
-                    rv = slate_buf_printf(&b, "\n      weight: %d\n", iw[c]);
+                field(&b, "    - destination:\n        host: ", ds->name, "\n");
+                field(&b, "        subset: ", t->clusters[c], "\n");
+                slate_buf_printf(&b, "      weight: %d\n", iw[c]);
             }
         }
-        if (rv == SLATE_OK)
-            rv = slate_buf_printf(&b, "---\napiVersion: \"networking.istio.io/v1beta1\"\n"
-                                      "kind: \"DestinationRule\"\nmetadata:\n  name: ");
-        if (rv == SLATE_OK)
-            rv = quote(&b, ds->name);
-        if (rv == SLATE_OK)
-            rv = slate_buf_printf(&b, "\nspec:\n  host: ");
-        if (rv == SLATE_OK)
-            rv = quote(&b, ds->name);
-        if (rv == SLATE_OK)
-            rv = slate_buf_printf(&b, "\n  subsets:\n");
-        for (size_t d = 0; rv == SLATE_OK && d < ds->n_deployments; d++) {
+        slate_buf_printf(&b, "---\napiVersion: \"networking.istio.io/v1beta1\"\n"
+                             "kind: \"DestinationRule\"\nmetadata:\n");
+        field(&b, "  name: ", ds->name, "\n");
+        field(&b, "spec:\n  host: ", ds->name, "\n  subsets:\n");
+        for (size_t d = 0; d < ds->n_deployments; d++) {
             const char *cn = t->clusters[ds->deployments[d].cluster];
-            rv = slate_buf_printf(&b, "  - name: ");
-            if (rv == SLATE_OK)
-                rv = quote(&b, cn);
-            if (rv == SLATE_OK)
-                rv = slate_buf_printf(&b, "\n    labels:\n      topology.kubernetes.io/region: ");
-            if (rv == SLATE_OK)
-                rv = quote(&b, cn);
-            if (rv == SLATE_OK)
-                rv = slate_buf_printf(&b, "\n");
+            field(&b, "  - name: ", cn, "\n");
+            field(&b, "    labels:\n      topology.kubernetes.io/region: ", cn, "\n");
         }
     }
-    free(iw);
-    char *text = rv == SLATE_OK ? slate_buf_detach(&b) : NULL;
-    slate_buf_cleanup(&b);
-    if (!text)
-        return rv != SLATE_OK ? rv : SLATE_ERR_NOMEM;
-    *out = text;
-    return SLATE_OK;
+    return finish(&b, iw, out);
 }
