@@ -57,7 +57,6 @@
  */
 #include "bench/bench_gen.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -68,6 +67,7 @@
 
 #include "common/err.h"
 #include "common/json.h"
+#include "common/numarg.h"
 #include "topology/topology.h"
 
 #define NAME_LEN 32 /* bytes for a generated service, cluster or class name */
@@ -157,18 +157,6 @@ int slate_bench_params_set_shape(slate_bench_params *p, const char *word)
     return -1;
 }
 
-/* Parses a decimal integer in [lo, hi]; returns 0 or -1. */
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int slate_bench_params_option(slate_bench_params *p, const char *opt, const char *val)
 {
     int *target = NULL;
@@ -190,22 +178,16 @@ int slate_bench_params_option(slate_bench_params *p, const char *opt, const char
         return -1;
     }
     if (target == NULL) { /* --seed: any unsigned 64-bit decimal */
-        char *end = NULL;
-        errno = 0;
-        unsigned long long v = strtoull(val, &end, 10);
-        if (errno != 0 || end == val || *end != '\0' || val[0] == '-') {
+        if (slate_numarg_uint(val, UINT64_MAX, &p->seed) != 0) {
             fprintf(stderr, "option --seed: \"%s\" is not an unsigned integer\n", val);
             return -1;
         }
-        p->seed = (uint64_t)v;
         return 1;
     }
-    long v = 0;
-    if (parse_int(val, 0, 1000000, &v) != 0) {
+    if (slate_numarg_int(val, 0, 1000000, target) != 0) {
         fprintf(stderr, "option %s: \"%s\" is not an integer in [0, 1000000]\n", opt, val);
         return -1;
     }
-    *target = (int)v;
     return 1;
 }
 

@@ -42,6 +42,7 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/json.h"
+#include "common/numarg.h"
 #include "controller/optimizer.h"
 #include "profiles/profiles.h"
 #include "topology/topology.h"
@@ -130,28 +131,6 @@ static void usage(FILE *fp)
             "  --header               print the Markdown table header first\n");
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_ms(const char *s, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < 0 || v > 1e9)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* Returns 0, or 2 (the exit status for a usage error) after printing why. */
 static int parse_opts(int argc, char **argv, bench_opts *o)
 {
@@ -187,11 +166,9 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
             usage(stderr);
             return 2;
         }
-        long v = 0;
         int bad = 0;
         if (strcmp(opt, "--repeats") == 0) {
-            bad = parse_long(val, 1, MAX_REPEATS, &v);
-            o->repeats = (int)v;
+            bad = slate_numarg_int(val, 1, MAX_REPEATS, &o->repeats);
         } else if (strcmp(opt, "--method") == 0) {
             if (strcmp(val, "auto") == 0)
                 o->method = SLATE_LP_AUTO;
@@ -204,21 +181,19 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
         } else if (strcmp(opt, "--glpsol") == 0) {
             o->glpsol = strcmp(val, "none") == 0 ? NULL : val;
         } else if (strcmp(opt, "--glpsol-timeout") == 0) {
-            bad = parse_long(val, 1, 86400, &v);
-            o->glpsol_timeout_s = (int)v;
+            bad = slate_numarg_int(val, 1, 86400, &o->glpsol_timeout_s);
         } else if (strcmp(opt, "--glpsol-simplex") == 0) {
-            bad = parse_long(val, 0, 86400, &v);
-            o->glpsol_simplex_tmlim_s = (int)v;
+            bad = slate_numarg_int(val, 0, 86400, &o->glpsol_simplex_tmlim_s);
         } else if (strcmp(opt, "--write-lp") == 0) {
             o->lp_path = val;
         } else if (strcmp(opt, "--label") == 0) {
             o->label = val;
         } else if (strcmp(opt, "--target-cold-ms") == 0) {
-            bad = parse_ms(val, &o->target_cold_ms);
+            bad = slate_numarg_double(val, 0, 1e9, &o->target_cold_ms);
         } else if (strcmp(opt, "--target-warm-ms") == 0) {
-            bad = parse_ms(val, &o->target_warm_ms);
+            bad = slate_numarg_double(val, 0, 1e9, &o->target_warm_ms);
         } else if (strcmp(opt, "--time-limit-ms") == 0) {
-            bad = parse_ms(val, &o->time_limit_ms);
+            bad = slate_numarg_double(val, 0, 1e9, &o->time_limit_ms);
         } else if (strcmp(opt, "--column-generation") == 0) {
             if (strcmp(val, "on") == 0)
                 o->column_generation = 1;

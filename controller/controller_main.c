@@ -2,7 +2,6 @@
  * slate-controller: the central daemon (REST API, report aggregation,
  * learning, control loop, persistence). Thin: options, then the library.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "common/hostport.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/numarg.h"
 #include "controller/ctl.h"
 #include "sim/policy.h"
 
@@ -47,17 +47,6 @@ static void usage(FILE *fp)
             "  --log-level LEVEL        debug, info, warn, error (default info)\n"
             "Signals: SIGTERM/SIGINT stop gracefully (persisting state); SIGHUP reloads\n"
             "--topology (a bad file is rejected and the current topology stays).\n");
-}
-
-static int parse_num(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static int set_str(char **dst, const char *v)
@@ -111,6 +100,7 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         double x;
+        int whole;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             slate_ctl_config_cleanup(&cfg);
@@ -153,26 +143,29 @@ int main(int argc, char **argv)
                 tok[--n] = '\0';
             free(cfg.token);
             cfg.token = tok;
-        } else if (strcmp(a, "--period-ms") == 0 && parse_num(v, 10, 3600000, &x) == 0) {
+        } else if (strcmp(a, "--period-ms") == 0 && slate_numarg_double(v, 10, 3600000, &x) == 0) {
             cfg.period_ms = x;
-        } else if (strcmp(a, "--damping") == 0 && parse_num(v, 1e-6, 1, &x) == 0) {
+        } else if (strcmp(a, "--damping") == 0 && slate_numarg_double(v, 1e-6, 1, &x) == 0) {
             cfg.damping_step = x;
-        } else if (strcmp(a, "--min-gain") == 0 && parse_num(v, 0, 1, &x) == 0) {
+        } else if (strcmp(a, "--min-gain") == 0 && slate_numarg_double(v, 0, 1, &x) == 0) {
             cfg.min_gain = x;
-        } else if (strcmp(a, "--publish-threshold") == 0 && parse_num(v, 0, 1, &x) == 0) {
+        } else if (strcmp(a, "--publish-threshold") == 0 && slate_numarg_double(v, 0, 1, &x) == 0) {
             cfg.publish_threshold = x;
-        } else if (strcmp(a, "--instance-ttl-ms") == 0 && parse_num(v, 1, 86400000, &x) == 0) {
+        } else if (strcmp(a, "--instance-ttl-ms") == 0 &&
+                   slate_numarg_double(v, 1, 86400000, &x) == 0) {
             cfg.instance_ttl_ms = x;
         } else if (strcmp(a, "--policy") == 0 && strlen(v) < sizeof(cfg.policy)) {
             strcpy(cfg.policy, v);
-        } else if (strcmp(a, "--max-body") == 0 && parse_num(v, 1024, 1 << 30, &x) == 0) {
-            cfg.max_body = (size_t)x;
-        } else if (strcmp(a, "--conn-limit") == 0 && parse_num(v, 1, 1000000, &x) == 0) {
-            cfg.conn_limit = (unsigned)x;
-        } else if (strcmp(a, "--conn-timeout-s") == 0 && parse_num(v, 1, 3600, &x) == 0) {
-            cfg.conn_timeout_s = (unsigned)x;
-        } else if (strcmp(a, "--threads") == 0 && parse_num(v, 1, 64, &x) == 0) {
-            cfg.threads = (unsigned)x;
+        } else if (strcmp(a, "--max-body") == 0 &&
+                   slate_numarg_int(v, 1024, 1 << 30, &whole) == 0) {
+            cfg.max_body = (size_t)whole;
+        } else if (strcmp(a, "--conn-limit") == 0 && slate_numarg_int(v, 1, 1000000, &whole) == 0) {
+            cfg.conn_limit = (unsigned)whole;
+        } else if (strcmp(a, "--conn-timeout-s") == 0 &&
+                   slate_numarg_int(v, 1, 3600, &whole) == 0) {
+            cfg.conn_timeout_s = (unsigned)whole;
+        } else if (strcmp(a, "--threads") == 0 && slate_numarg_int(v, 1, 64, &whole) == 0) {
+            cfg.threads = (unsigned)whole;
         } else if (strcmp(a, "--log-level") == 0 && slate_log_level_parse(v) >= 0) {
             slate_log_set_level((slate_log_level)slate_log_level_parse(v));
         } else {

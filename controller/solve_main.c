@@ -5,7 +5,6 @@
  * Exit status: 0 solved, 1 bad input (usage, topology, profiles, demand),
  * 2 the solve failed (limit, infeasible, solver error).
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/json.h"
+#include "common/numarg.h"
 #include "controller/optimizer.h"
 #include "controller/routes.h"
 #include "controller/solution_json.h"
@@ -61,17 +61,6 @@ typedef struct cli {
     slate_optimizer_opts opts;
 } cli;
 
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int bad_usage(const char *fmt, const char *arg)
 {
     fprintf(stderr, "slate-solve: ");
@@ -106,28 +95,27 @@ static int parse_args(int argc, char **argv, cli *c)
                 return bad_usage("too many --demand options (limit %s)", "1024");
             c->demand[c->n_demand++] = argv[++i];
         } else if (strcmp(a, "--usd-per-ms") == 0) {
-            if (parse_double(val, 0, 1e6, &d) != 0)
+            if (slate_numarg_double(val, 0, 1e6, &d) != 0)
                 return bad_usage("--usd-per-ms: not a number in [0, 1e6]: %s", val);
             c->opts.cost_mode = SLATE_COST_PRICE;
             c->opts.usd_per_ms = d;
             have_price = 1;
             i++;
         } else if (strcmp(a, "--egress-budget") == 0) {
-            if (parse_double(val, 0, 1e12, &d) != 0)
+            if (slate_numarg_double(val, 0, 1e12, &d) != 0)
                 return bad_usage("--egress-budget: not a number in [0, 1e12]: %s", val);
             c->opts.cost_mode = SLATE_COST_BUDGET;
             c->opts.egress_budget_usd_per_hour = d;
             have_budget = 1;
             i++;
         } else if (strcmp(a, "--u-max") == 0) {
-            if (parse_double(val, 1e-6, 1 - 1e-9, &d) != 0)
+            if (slate_numarg_double(val, 1e-6, 1 - 1e-9, &d) != 0)
                 return bad_usage("--u-max: not a number in (0, 1): %s", val);
             c->opts.u_max = d;
             i++;
         } else if (strcmp(a, "--segments") == 0) {
-            if (parse_double(val, 1, SLATE_PWL_MAX_SEGMENTS, &d) != 0 || d != floor(d))
+            if (slate_numarg_int(val, 1, SLATE_PWL_MAX_SEGMENTS, &c->opts.pwl_segments) != 0)
                 return bad_usage("--segments: not an integer in [1, 64]: %s", val);
-            c->opts.pwl_segments = (int)d;
             i++;
         } else if (strcmp(a, "--method") == 0) {
             if (strcmp(val, "auto") == 0)
@@ -187,7 +175,7 @@ static int apply_demand(slate_topology *t, const char *spec)
                 k < 0 ? "class" : "cluster", k < 0 ? buf : at + 1);
         return -1;
     }
-    if (parse_double(eq + 1, 0, SLATE_TOPO_MAX_RPS, &rps) != 0 ||
+    if (slate_numarg_double(eq + 1, 0, SLATE_TOPO_MAX_RPS, &rps) != 0 ||
         slate_topology_set_demand(t, k, a, rps) != SLATE_OK) {
         fprintf(stderr, "slate-solve: --demand %s: RPS must be a number in [0, %g]\n", spec,
                 SLATE_TOPO_MAX_RPS);

@@ -2,7 +2,6 @@
  * slate-sidecar: the proxy beside one service instance (see sidecar/proxy.h,
  * sidecar/control.h, sidecar/admin.h). Thin: options, then the library.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "common/hostport.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/numarg.h"
 #include "sidecar/admin.h"
 #include "sidecar/control.h"
 #include "sidecar/proxy.h"
@@ -99,7 +99,6 @@ int main(int argc, char **argv)
     double window_ms = 1000, drain_s = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -134,16 +133,16 @@ int main(int argc, char **argv)
             ;
         else if (strcmp(a, "--controller") == 0 && slate_hostport_parse(v, ctl_host, sizeof(ctl_host), &ctl_port) == 0)
             ;
-        else if (strcmp(a, "--window-ms") == 0 && (window_ms = strtod(v, &end), !*end) &&
-                 window_ms >= 10 && window_ms <= 3600000)
+        else if (strcmp(a, "--window-ms") == 0 &&
+                 slate_numarg_double(v, 10, 3600000, &window_ms) == 0)
             ;
-        else if (strcmp(a, "--timeout-s") == 0 && (cfg.request_timeout_s = strtod(v, &end), !*end) &&
-                 cfg.request_timeout_s > 0 && cfg.request_timeout_s <= 3600)
+        else if (strcmp(a, "--timeout-s") == 0 &&
+                 slate_numarg_double(v, 0, 3600, &cfg.request_timeout_s) == 0 &&
+                 cfg.request_timeout_s > 0)
             ;
-        else if (strcmp(a, "--drain-s") == 0 && (drain_s = strtod(v, &end), !*end) && drain_s >= 0 &&
-                 drain_s <= 3600)
+        else if (strcmp(a, "--drain-s") == 0 && slate_numarg_double(v, 0, 3600, &drain_s) == 0)
             ;
-        else if (strcmp(a, "--seed") == 0 && (cfg.seed = strtoull(v, &end, 10), !*end))
+        else if (strcmp(a, "--seed") == 0 && slate_numarg_uint(v, UINT64_MAX, &cfg.seed) == 0)
             ;
         else if (strcmp(a, "--log-level") == 0 && slate_log_level_parse(v) >= 0)
             slate_log_set_level((slate_log_level)slate_log_level_parse(v));

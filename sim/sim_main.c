@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/numarg.h"
 #include "sim/plot.h"
 #include "sim/runner.h"
 
@@ -75,17 +76,6 @@ static int parse_policies(const char *list, slate_policy_kind *out)
         p += len + (comma ? 1 : 0);
     }
     return n;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
-        return -1;
-    *out = (uint64_t)v;
-    return 0;
 }
 
 /* "analytic", "des", "closed", "both" (analytic and des), "all", or a comma
@@ -156,13 +146,10 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(a, "--period") == 0 || strcmp(a, "--damping") == 0 ||
                    strcmp(a, "--publish-threshold") == 0 || strcmp(a, "--min-gain") == 0) {
-            char *end = NULL;
-            double x = strtod(val, &end);
+            double x = 0;
             int period = strcmp(a, "--period") == 0, damping = strcmp(a, "--damping") == 0;
-            int ok = end != val && *end == '\0' &&
-                     (period    ? x >= 0.01 && x <= 3600
-                      : damping ? x > 0 && x <= 1
-                                : x >= 0 && x <= 1);
+            int ok = slate_numarg_double(val, period ? 0.01 : 0, period ? 3600 : 1, &x) == 0 &&
+                     (!damping || x > 0);
             if (!ok) {
                 fprintf(stderr, "slate-sim: %s needs a number in %s\n", a,
                         period ? "[0.01, 3600] (s)" : damping ? "(0, 1]" : "[0, 1]");
@@ -183,20 +170,19 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--plot") == 0) {
             plot_dir = val;
         } else if (strcmp(a, "--waterfall-fill") == 0) {
-            char *end = NULL;
-            waterfall_fill = strtod(val, &end);
-            if (end == val || *end != '\0' || !(waterfall_fill > 0 && waterfall_fill <= 1)) {
+            if (slate_numarg_double(val, 0, 1, &waterfall_fill) != 0 || !(waterfall_fill > 0)) {
                 fprintf(stderr, "slate-sim: --waterfall-fill needs a number in (0, 1]\n");
                 return 2;
             }
         } else if (strcmp(a, "--seed") == 0) {
-            if (parse_u64(val, &opts.seed) != 0) {
+            if (slate_numarg_uint(val, UINT64_MAX, &opts.seed) != 0) {
                 fprintf(stderr, "slate-sim: --seed needs a non-negative integer\n");
                 return 2;
             }
             opts.has_seed = 1;
         } else if (strcmp(a, "--max-requests") == 0) {
-            if (parse_u64(val, &opts.max_requests) != 0 || opts.max_requests == 0) {
+            if (slate_numarg_uint(val, UINT64_MAX, &opts.max_requests) != 0 ||
+                opts.max_requests == 0) {
                 fprintf(stderr, "slate-sim: --max-requests needs a positive integer\n");
                 return 2;
             }

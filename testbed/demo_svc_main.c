@@ -2,7 +2,6 @@
  * slate-demo-svc: one emulated microservice instance of a topology, for the
  * end-to-end testbed (see testbed/demo_svc.h).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/hostport.h"
+#include "common/numarg.h"
 #include "testbed/demo_svc.h"
 #include "topology/topology.h"
 
@@ -46,7 +46,6 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
-        char *end;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -65,19 +64,16 @@ int main(int argc, char **argv)
                    slate_hostport_parse(argv[i + 1], opts.proxy_host, sizeof(opts.proxy_host),
                                   &opts.proxy_port) == 0) {
             i++;
-        } else if (strcmp(a, "--workers") == 0 && has) {
-            long w = strtol(argv[++i], &end, 10);
-            if (*end || w < 1 || w > 100000)
-                goto bad;
-            opts.workers = (int)w;
-        } else if (strcmp(a, "--timeout") == 0 && has) {
-            opts.timeout_s = strtod(argv[++i], &end);
-            if (*end || !(opts.timeout_s > 0 && opts.timeout_s <= 3600))
-                goto bad;
-        } else if (strcmp(a, "--seed") == 0 && has) {
-            opts.seed = strtoull(argv[++i], &end, 10);
-            if (*end)
-                goto bad;
+        } else if (strcmp(a, "--workers") == 0 && has &&
+                   slate_numarg_int(argv[i + 1], 1, 100000, &opts.workers) == 0) {
+            i++;
+        } else if (strcmp(a, "--timeout") == 0 && has &&
+                   slate_numarg_double(argv[i + 1], 0, 3600, &opts.timeout_s) == 0 &&
+                   opts.timeout_s > 0) {
+            i++;
+        } else if (strcmp(a, "--seed") == 0 && has &&
+                   slate_numarg_uint(argv[i + 1], UINT64_MAX, &opts.seed) == 0) {
+            i++;
         } else {
             goto bad;
         }

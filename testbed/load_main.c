@@ -3,6 +3,7 @@
  * cluster (see testbed/load.h for what is measured and why open-loop).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/hostport.h"
+#include "common/numarg.h"
 #include "testbed/load.h"
 #include "topology/topology.h"
 
@@ -27,17 +29,6 @@ static void usage(FILE *fp)
             "--rate, the rates are the topology's demand (times --scale, default 1).\n"
             "Latency counts from the scheduled arrival time. Prints a table per stream.\n"
             "--step multiplies the rates (of one ingress cluster) from AT_S on.\n");
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
 }
 
 /* "CLUSTER=HOST:PORT" */
@@ -75,7 +66,7 @@ static int parse_rate(const slate_topology *t, const char *arg, int *klass, int 
     b[nb] = '\0';
     *klass = slate_topology_find_class(t, a);
     *cluster = slate_topology_find_cluster(t, b);
-    if (*klass < 0 || *cluster < 0 || parse_double(eq + 1, 0.001, 1e6, rps) != 0)
+    if (*klass < 0 || *cluster < 0 || slate_numarg_double(eq + 1, 0.001, 1e6, rps) != 0)
         return -1;
     return 0;
 }
@@ -106,6 +97,8 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         int has = i + 1 < argc;
         double v;
+        uint64_t u;
+        int n;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -114,26 +107,29 @@ int main(int argc, char **argv)
         } else if ((strcmp(a, "--target") == 0 || strcmp(a, "--rate") == 0 ||
                     strcmp(a, "--step") == 0) && has) {
             i++; /* read after the topology is loaded */
-        } else if (strcmp(a, "--scale") == 0 && has && parse_double(argv[i + 1], 0, 1e6, &v) == 0) {
+        } else if (strcmp(a, "--scale") == 0 && has &&
+                   slate_numarg_double(argv[i + 1], 0, 1e6, &v) == 0) {
             scale = v;
             i++;
         } else if (strcmp(a, "--duration") == 0 && has &&
-                   parse_double(argv[i + 1], 0.001, SLATE_LOAD_MAX_SECONDS, &v) == 0) {
+                   slate_numarg_double(argv[i + 1], 0.001, SLATE_LOAD_MAX_SECONDS, &v) == 0) {
             opts.duration_s = v;
             i++;
-        } else if (strcmp(a, "--drain") == 0 && has && parse_double(argv[i + 1], 0, 3600, &v) == 0) {
+        } else if (strcmp(a, "--drain") == 0 && has &&
+                   slate_numarg_double(argv[i + 1], 0, 3600, &v) == 0) {
             opts.drain_s = v;
             i++;
         } else if (strcmp(a, "--timeout") == 0 && has &&
-                   parse_double(argv[i + 1], 0.001, 3600, &v) == 0) {
+                   slate_numarg_double(argv[i + 1], 0.001, 3600, &v) == 0) {
             opts.timeout_s = v;
             i++;
-        } else if (strcmp(a, "--seed") == 0 && has && parse_double(argv[i + 1], 0, 9e15, &v) == 0) {
-            opts.seed = (uint64_t)v;
+        } else if (strcmp(a, "--seed") == 0 && has &&
+                   slate_numarg_uint(argv[i + 1], UINT64_MAX, &u) == 0) {
+            opts.seed = u;
             i++;
         } else if (strcmp(a, "--max-conns") == 0 && has &&
-                   parse_double(argv[i + 1], 1, 65536, &v) == 0) {
-            opts.max_conns = (size_t)v;
+                   slate_numarg_int(argv[i + 1], 1, 65536, &n) == 0) {
+            opts.max_conns = (size_t)n;
             i++;
         } else if (strcmp(a, "--csv") == 0 && has) {
             csv = argv[++i];
@@ -230,8 +226,8 @@ int main(int argc, char **argv)
             goto out;
         }
         *eq = '\0';
-        if (parse_double(spec, 0, SLATE_LOAD_MAX_SECONDS, &at_s) != 0 ||
-            parse_double(eq + 1, 1e-3, 1e3, &factor) != 0 ||
+        if (slate_numarg_double(spec, 0, SLATE_LOAD_MAX_SECONDS, &at_s) != 0 ||
+            slate_numarg_double(eq + 1, 1e-3, 1e3, &factor) != 0 ||
             slate_load_add_step(l, at_s, cluster, factor) != SLATE_OK) {
             fprintf(stderr, "slate-load: bad --step \"%s\"\n", argv[i + 1]);
             goto out;

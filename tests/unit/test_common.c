@@ -8,6 +8,7 @@
 #include "common/diag.h"
 #include "common/err.h"
 #include "common/json.h"
+#include "common/numarg.h"
 #include "tests/unit/test_util.h"
 
 static void test_strerror_covers_every_code(void)
@@ -160,6 +161,44 @@ static void test_buf(void)
     free(s);
 }
 
+static void test_numarg(void)
+{
+    double d = -1;
+    CU_ASSERT_EQUAL(slate_numarg_double("0.5", 0, 1, &d), 0);
+    CU_ASSERT_DOUBLE_EQUAL(d, 0.5, 0);
+    CU_ASSERT_EQUAL(slate_numarg_double("1e3", 0, 1e3, &d), 0);
+    CU_ASSERT_DOUBLE_EQUAL(d, 1000, 0);
+    d = 7;
+    /* Rejected, and |*out| untouched: empty, blank-led, trailing text, out
+     * of range, not finite, overflow, NULL. */
+    const char *bad_doubles[] = {"", " 1", "1 ", "1x", "2", "-0.5", "nan", "inf", "1e999", "0x"};
+    for (size_t i = 0; i < sizeof(bad_doubles) / sizeof(bad_doubles[0]); i++)
+        CU_ASSERT_EQUAL(slate_numarg_double(bad_doubles[i], 0, 1, &d), -1);
+    CU_ASSERT_EQUAL(slate_numarg_double(NULL, 0, 1, &d), -1);
+    CU_ASSERT_DOUBLE_EQUAL(d, 7, 0);
+
+    uint64_t u = 0;
+    CU_ASSERT_EQUAL(slate_numarg_uint("18446744073709551615", UINT64_MAX, &u), 0);
+    CU_ASSERT_EQUAL(u, UINT64_MAX);
+    CU_ASSERT_EQUAL(slate_numarg_uint("0", 0, &u), 0);
+    CU_ASSERT_EQUAL(u, 0);
+    const char *bad_uints[] = {"", "-1", "+1", " 1", "1 ", "1.0", "18446744073709551616", "1e3"};
+    for (size_t i = 0; i < sizeof(bad_uints) / sizeof(bad_uints[0]); i++)
+        CU_ASSERT_EQUAL(slate_numarg_uint(bad_uints[i], UINT64_MAX, &u), -1);
+    CU_ASSERT_EQUAL(slate_numarg_uint("101", 100, &u), -1);
+    CU_ASSERT_EQUAL(slate_numarg_uint("7", 5, &u), -1); /* one digit above a one-digit max */
+    CU_ASSERT_EQUAL(slate_numarg_uint("100", 100, &u), 0);
+    CU_ASSERT_EQUAL(u, 100);
+
+    int n = 0;
+    CU_ASSERT_EQUAL(slate_numarg_int("64", 1, 64, &n), 0);
+    CU_ASSERT_EQUAL(n, 64);
+    CU_ASSERT_EQUAL(slate_numarg_int("0", 1, 64, &n), -1);
+    CU_ASSERT_EQUAL(slate_numarg_int("65", 1, 64, &n), -1);
+    CU_ASSERT_EQUAL(slate_numarg_int("1.5", 1, 64, &n), -1);
+    CU_ASSERT_EQUAL(n, 64);
+}
+
 static CU_TestInfo common_tests[] = {
     {"strerror covers every code", test_strerror_covers_every_code},
     {"diag collects and bounds", test_diag_collects_and_bounds},
@@ -168,6 +207,7 @@ static CU_TestInfo common_tests[] = {
     {"json typed getters", test_json_getters},
     {"file read limits", test_file_read_limits},
     {"text buffer", test_buf},
+    {"command-line numbers", test_numarg},
     CU_TEST_INFO_NULL,
 };
 
