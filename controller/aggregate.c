@@ -20,6 +20,7 @@ typedef struct instance {
     double window_s;
     double work;     /* sum of count * work */
     double *ingress; /* owned, n_classes counts */
+    int takes_ingress; /* has reported ingress arrivals (serves its cluster's ingress) */
 } instance;
 
 struct slate_aggregator {
@@ -345,6 +346,8 @@ int slate_aggregator_add(slate_aggregator *a, const slate_report *r, int64_t now
          * ingress at its throughput. */
         a->ingress[(size_t)k * nc + (size_t)cl] += slate_report_inbound_demand(e);
         inst->ingress[k] += (double)slate_report_inbound_demand(e);
+        if (slate_report_inbound_demand(e) > 0)
+            inst->takes_ingress = 1;
         inst->work += (double)e->count * work_of(c, svc);
         int v = unique_node(c, svc);
         if (v >= 0)
@@ -404,6 +407,15 @@ int slate_aggregator_take(slate_aggregator *a, int64_t now_ms, slate_observation
     o->reports = a->reports;
     for (size_t i = 0; i < nk * nc; i++)
         o->ingress_total += a->ingress[i];
+    /* A cluster where an instance that takes ingress sent no report this
+     * period (late: it lands in the next one) has no rate this period, not
+     * a rate of 0: its demand is NaN and the learner keeps its estimate.
+     * Instances gone for good age out after the TTL. */
+    unsigned char late[SLATE_TOPO_MAX_CLUSTERS] = {0};
+    for (size_t i = 0; i < a->n_inst; i++)
+        if (a->inst[i].takes_ingress && a->inst[i].window_s <= 0 &&
+            now_ms - a->inst[i].last_ms <= a->ttl_ms)
+            late[a->inst[i].cluster] = 1;
     /* Rates per instance over the time its own reports cover, summed. */
     for (size_t i = 0; i < a->n_inst; i++) {
         instance *x = &a->inst[i];
@@ -416,6 +428,9 @@ int slate_aggregator_take(slate_aggregator *a, int64_t now_ms, slate_observation
         x->work = 0;
         memset(x->ingress, 0, nk * sizeof(double));
     }
+    for (size_t c = 0; c < nc; c++)
+        for (size_t k = 0; late[c] && k < nk; k++)
+            o->demand_rps[k * nc + c] = NAN;
     (void)denom;
     for (size_t k = 0; k < nk; k++) {
         const slate_class *c = &t->classes[k];

@@ -45,7 +45,9 @@ typedef struct slate_observation {
     double period_s;        /* wall time the period covered */
     uint64_t reports;       /* accepted reports in the period */
     double *demand_rps;     /* nk * nc: per reporting instance, its ingress arrivals
-                               over the time its reports cover, summed */
+                               over the time its reports cover, summed; NaN for a
+                               cluster where an instance that takes ingress sent
+                               no report this period (unknown, not 0) */
     uint64_t ingress_total; /* sum of ingress arrivals (0: no demand observed) */
     double **calls_per_req; /* nk arrays of n_nodes: measured multiplicity of the
                                edge into node v; NaN where unknown (root, no

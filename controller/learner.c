@@ -19,7 +19,6 @@ struct slate_learner {
     const slate_topology *t; /* borrowed */
     samples *learn;          /* n_services * n_clusters, owned */
     double *demand;          /* n_classes * n_clusters: the estimate, req/s; owned */
-    int has_demand;          /* 1 once an observation set |demand| */
 };
 
 int slate_learner_new(const slate_topology *t, slate_learner **out)
@@ -38,6 +37,8 @@ int slate_learner_new(const slate_topology *t, slate_learner **out)
         free(l);
         return SLATE_ERR_NOMEM;
     }
+    for (size_t i = 0; i < t->n_classes * t->n_clusters; i++)
+        l->demand[i] = NAN; /* no estimate yet */
     *out = l;
     return SLATE_OK;
 }
@@ -104,8 +105,13 @@ int slate_learner_apply(slate_learner *l, const slate_observation *o, int learn,
         for (size_t k = 0; k < t->n_classes; k++)
             for (size_t a = 0; a < nc; a++) {
                 double rps = o->demand_rps[k * nc + a], *est = &l->demand[k * nc + a];
-                *est = l->has_demand && o->period_s > 0 ? demand_update(*est, rps, o->period_s)
-                                                        : rps;
+                /* NaN observed: a late report, the estimate stays; NaN
+                 * estimate: none yet, the first observation is taken as is. */
+                if (!isnan(rps))
+                    *est = !isnan(*est) && o->period_s > 0 ? demand_update(*est, rps, o->period_s)
+                                                           : rps;
+                if (isnan(*est))
+                    continue; /* nothing observed yet: the topology's demand stays */
                 rps = *est;
                 if (view)
                     slate_topology_set_demand(view, (int)k, (int)a, rps);
@@ -113,8 +119,6 @@ int slate_learner_apply(slate_learner *l, const slate_observation *o, int learn,
                     slate_optimizer_set_demand(opt, (int)k, (int)a, rps);
             }
     }
-    if (o->ingress_total > 0)
-        l->has_demand = 1;
     for (size_t k = 0; opt && k < t->n_classes; k++)
         for (size_t v = 1; v < t->classes[k].n_nodes; v++)
             if (o->parent_requests[k][v] >= SLATE_LEARN_MULT_MIN_PARENTS &&

@@ -5,7 +5,9 @@
  *
  *   - demand: per (class, ingress cluster), when the period saw any ingress
  *     request at all (a silent period keeps the last demand rather than
- *     routing for zero load), a Poisson change test on the period's count:
+ *     routing for zero load; so does a cluster whose rate the period
+ *     cannot tell, NaN in the observation: a late report, see
+ *     aggregate.h), a Poisson change test on the period's count:
  *     a count further than SLATE_LEARN_DEMAND_SIGMAS standard deviations
  *     (sqrt of the expected count, +1) from what the estimate expects is a
  *     change, and the estimate jumps to the observed rate at once; a count

@@ -118,7 +118,7 @@ static void apply_observation(slate_ctl *c, loop_state *s, const slate_observati
                                      publish_fit, &f);
     double demand = 0;
     for (size_t i = 0; i < o->n_classes * o->n_clusters; i++)
-        demand += o->demand_rps[i];
+        demand += isnan(o->demand_rps[i]) ? 0 : o->demand_rps[i];
     SLATE_DEBUG("event=observed reports=%llu demand_rps=%.1f refits=%d",
                 (unsigned long long)o->reports, demand, refits);
 }

@@ -242,7 +242,7 @@ static int controller_period(controller *c, slate_des *des, const slate_world *w
     if (rv != SLATE_OK)
         return rv;
     for (size_t i = 0; i < t->n_classes * t->n_clusters; i++)
-        pr->ingress_rps += obs->demand_rps[i];
+        pr->ingress_rps += isnan(obs->demand_rps[i]) ? 0 : obs->demand_rps[i];
     pr->refits =
         slate_learner_apply(c->learner, obs, o->loop_learn, c->model, c->prof, c->opt, NULL, NULL);
     slate_observation_free(obs);

@@ -97,6 +97,54 @@ static void test_aggregate_demand_and_multiplicity(void)
     slate_topology_free(t);
 }
 
+/* A late report: an instance that takes ingress and sent nothing this
+ * period leaves its cluster's demand unknown (NaN), not 0, until the TTL
+ * ages it out. */
+static void test_aggregate_late_report(void)
+{
+    slate_topology *t = load();
+    slate_aggregator *a = NULL;
+    CU_ASSERT_EQUAL_FATAL(slate_aggregator_new(t, 10000, &a), SLATE_OK);
+    slate_observation *o = NULL;
+    CU_ASSERT_EQUAL(slate_aggregator_take(a, 0, &o), SLATE_OK);
+    slate_observation_free(o);
+    slate_report *f0 = report("front", "a", "f0", 100, 100, 0);
+    slate_report *f1 = report("front", "a", "f1", 60, 60, 0);
+    CU_ASSERT_EQUAL(slate_aggregator_add(a, f0, 900, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL(slate_aggregator_add(a, f1, 950, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL_FATAL(slate_aggregator_take(a, 1000, &o), SLATE_OK);
+    SLATE_ASSERT_NEAR(o->demand_rps[0 * 2 + 0], 160, 1e-12);
+    slate_observation_free(o);
+    /* f0's next window arrives after the period ends. */
+    CU_ASSERT_EQUAL(slate_aggregator_add(a, f1, 1950, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL_FATAL(slate_aggregator_take(a, 2000, &o), SLATE_OK);
+    CU_ASSERT(isnan(o->demand_rps[0 * 2 + 0]));
+    CU_ASSERT_EQUAL(o->ingress_total, 60);
+    SLATE_ASSERT_NEAR(o->demand_rps[0 * 2 + 1], 0, 0); /* cluster b is not affected */
+    slate_observation_free(o);
+    /* It lands in the next period with that period's own window: rates
+     * over the time covered again. */
+    CU_ASSERT_EQUAL(slate_aggregator_add(a, f0, 2100, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL(slate_aggregator_add(a, f0, 2900, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL(slate_aggregator_add(a, f1, 2950, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL_FATAL(slate_aggregator_take(a, 3000, &o), SLATE_OK);
+    SLATE_ASSERT_NEAR(o->demand_rps[0 * 2 + 0], 160, 1e-12);
+    slate_observation_free(o);
+    /* f0 stops reporting for good: unknown until the 10 s TTL, then f1 alone. */
+    CU_ASSERT_EQUAL(slate_aggregator_add(a, f1, 9000, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL_FATAL(slate_aggregator_take(a, 9500, &o), SLATE_OK);
+    CU_ASSERT(isnan(o->demand_rps[0 * 2 + 0]));
+    slate_observation_free(o);
+    CU_ASSERT_EQUAL(slate_aggregator_add(a, f1, 13500, NULL), SLATE_OK);
+    CU_ASSERT_EQUAL_FATAL(slate_aggregator_take(a, 14000, &o), SLATE_OK);
+    SLATE_ASSERT_NEAR(o->demand_rps[0 * 2 + 0], 60, 1e-12);
+    slate_observation_free(o);
+    slate_report_free(f0);
+    slate_report_free(f1);
+    slate_aggregator_free(a);
+    slate_topology_free(t);
+}
+
 static void test_aggregate_rejects_unknown_names(void)
 {
     slate_topology *t = load();
@@ -316,6 +364,28 @@ static void test_learner_rules(void)
     f.o.ingress_total = 0;
     slate_learner_apply(l, &f.o, 0, view, NULL, NULL, NULL, NULL);
     SLATE_ASSERT_NEAR(slate_topology_demand_rps(view, 0, 0), 200, 1e-9);
+    /* So does a cluster whose rate is unknown this period (NaN: a late
+     * report) while other reports came in. */
+    fake_obs_fill(&f, 0, 100, 1);
+    f.demand[0] = NAN;
+    f.o.ingress_total = 40;
+    slate_learner_apply(l, &f.o, 0, view, NULL, NULL, NULL, NULL);
+    SLATE_ASSERT_NEAR(slate_topology_demand_rps(view, 0, 0), 200, 1e-9);
+    fake_obs_fill(&f, 210, 100, 1); /* and the estimate goes on from 200 */
+    slate_learner_apply(l, &f.o, 0, view, NULL, NULL, NULL, NULL);
+    SLATE_ASSERT_NEAR(slate_topology_demand_rps(view, 0, 0), 203, 1e-9);
+    fake_obs_fill(&f, 0, 100, 1);
+    f.demand[0] = NAN;
+    f.o.ingress_total = 40;
+    /* A learner that has seen nothing yet leaves the topology's demand. */
+    slate_learner *fresh = NULL;
+    slate_topology *view2 = load();
+    double topo_rps = slate_topology_demand_rps(view2, 0, 0);
+    CU_ASSERT_EQUAL_FATAL(slate_learner_new(t, &fresh), SLATE_OK);
+    slate_learner_apply(fresh, &f.o, 0, view2, NULL, NULL, NULL, NULL);
+    SLATE_ASSERT_NEAR(slate_topology_demand_rps(view2, 0, 0), topo_rps, 0);
+    slate_learner_free(fresh);
+    slate_topology_free(view2);
 
     /* Profiles: samples over a wide load range that the current profile
      * already explains are never refitted... */
@@ -363,6 +433,7 @@ static void test_learner_rules(void)
 
 static CU_TestInfo controller_tests[] = {
     {"aggregate: demand, multiplicity, load", test_aggregate_demand_and_multiplicity},
+    {"aggregate: a late report is unknown demand, not 0", test_aggregate_late_report},
     {"aggregate: unknown names rejected with paths", test_aggregate_rejects_unknown_names},
     {"aggregate: instances age out", test_aggregate_instances_age_out},
     {"learner: demand change test, refit rules", test_learner_rules},
