@@ -161,35 +161,34 @@ static int within_limit(loader *L, int n, int limit, const char *what)
     return 0;
 }
 
-/* Fills |elem| (zeroed, or as |init| left it) from the object |obj|; the
- * JSON path is at the element. */
+/* Duplicates |s| into |*out|; returns SLATE_OK or SLATE_ERR_NOMEM. */
+static int dup_into(char **out, const char *s)
+{
+    char *c = strdup(s);
+    if (c == NULL)
+        return SLATE_ERR_NOMEM;
+    *out = c;
+    return SLATE_OK;
+}
+
+/* Fills |elem| (zeroed, or as |init| left it) from the array element |obj|;
+ * the JSON path is at the element. */
 typedef int (*elem_loader)(loader *L, const cJSON *obj, void *elem, size_t index);
 
 /*
- * Loads the member |key| of |root|, an array of at most |limit| objects
- * (|what| names them in the limit's message), into a new zeroed array of
- * |size|-byte elements stored in |*items| and |*n_items| (NULL and 0 when the
- * array is absent, empty or too long). |init| (may be NULL) prepares every
- * element first; an element that is not an object is reported and keeps
- * that state. Stops at the first element whose |load| fails (NOMEM).
- * |*listed| is 1 when the array was there and within its limit: only then
- * may names be looked up in it without piling errors onto the one reported.
+ * Loads |arr|, the member |key| of at most |limit| elements (|what| names them
+ * in the limit's message), into a new zeroed array of |size|-byte elements
+ * stored in |*items| and |*n_items| (left as they are when it is too long).
+ * |init| (may be NULL) prepares every element first; with |objects|, an
+ * element that is not an object is reported and keeps that state, else
+ * |load| checks the element's type itself. Stops at the first element whose
+ * |load| fails (NOMEM).
  */
-static int load_object_array(loader *L, const cJSON *root, const char *key, unsigned flags,
-                             int limit, const char *what, size_t size, void **items,
-                             size_t *n_items, int *listed, void (*init)(void *elem),
-                             elem_loader load)
+static int load_elements(loader *L, const cJSON *arr, const char *key, int limit, const char *what,
+                         size_t size, void **items, size_t *n_items, void (*init)(void *elem),
+                         elem_loader load, int objects)
 {
-    *items = NULL;
-    *n_items = 0;
-    *listed = 0;
-    const cJSON *arr = get_array(L, root, key, flags);
-    if (arr == NULL)
-        return SLATE_OK;
     int n = cJSON_GetArraySize(arr);
-    *listed = n <= limit;
-    if (n == 0)
-        return SLATE_OK;
     size_t m = slate_jpath_push_key(&L->path, key);
     int rv = SLATE_OK;
     if (!within_limit(L, n, limit, what))
@@ -209,7 +208,7 @@ static int load_object_array(loader *L, const cJSON *root, const char *key, unsi
         if (init != NULL)
             init(elem);
         size_t mi = slate_jpath_push_index(&L->path, i);
-        if (!cJSON_IsObject(item))
+        if (objects && !cJSON_IsObject(item))
             problem(L, "must be an object, not %s", slate_json_type_name(item));
         else
             rv = load(L, item, elem, i);
@@ -223,14 +222,29 @@ out:
     return rv;
 }
 
-/* Duplicates |s| into |*out|; returns SLATE_OK or SLATE_ERR_NOMEM. */
-static int dup_into(char **out, const char *s)
+/*
+ * Loads the member |key| of |root|, an array of at most |limit| objects,
+ * as load_elements does (NULL and 0 when the array is absent, empty or too
+ * long). |*listed| is 1 when the array was there and within its limit: only
+ * then may names be looked up in it without piling errors onto the one
+ * reported.
+ */
+static int load_object_array(loader *L, const cJSON *root, const char *key, unsigned flags,
+                             int limit, const char *what, size_t size, void **items,
+                             size_t *n_items, int *listed, void (*init)(void *elem),
+                             elem_loader load)
 {
-    char *c = strdup(s);
-    if (c == NULL)
-        return SLATE_ERR_NOMEM;
-    *out = c;
-    return SLATE_OK;
+    *items = NULL;
+    *n_items = 0;
+    *listed = 0;
+    const cJSON *arr = get_array(L, root, key, flags);
+    if (arr == NULL)
+        return SLATE_OK;
+    int n = cJSON_GetArraySize(arr);
+    *listed = n <= limit;
+    if (n == 0)
+        return SLATE_OK;
+    return load_elements(L, arr, key, limit, what, size, items, n_items, init, load, 1);
 }
 
 /* Resolves cluster name member |key| of |obj|; -1 when absent or unknown. */
@@ -245,6 +259,14 @@ static int resolve_cluster(loader *L, const cJSON *obj, const char *key)
     return c;
 }
 
+/* An element of an array of names: a string, copied. */
+static int load_name_elem(loader *L, const cJSON *v, void *elem, size_t index)
+{
+    (void)index;
+    const char *name = NULL;
+    return elem_string(L, v, &name) ? dup_into(elem, name) : SLATE_OK;
+}
+
 /*
  * Copies |arr|, the member |key| (also the name in the limit's message) of a
  * non-empty array of at most |limit| names, into a new array stored in
@@ -254,32 +276,10 @@ static int resolve_cluster(loader *L, const cJSON *obj, const char *key)
 static int load_string_array(loader *L, const cJSON *arr, const char *key, int limit,
                              char ***items, size_t *n_items)
 {
-    int n = cJSON_GetArraySize(arr);
-    size_t m = slate_jpath_push_key(&L->path, key);
-    int rv = SLATE_OK;
-    if (!within_limit(L, n, limit, key))
-        goto out;
-    *items = calloc((size_t)n, sizeof(**items));
-    if (*items == NULL) {
-        rv = SLATE_ERR_NOMEM;
-        goto out;
-    }
-    *n_items = (size_t)n;
-    size_t i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr)
-    {
-        size_t mi = slate_jpath_push_index(&L->path, i);
-        const char *name = NULL;
-        if (elem_string(L, item, &name))
-            rv = dup_into(&(*items)[i], name);
-        slate_jpath_pop(&L->path, mi);
-        if (rv != SLATE_OK)
-            goto out;
-        i++;
-    }
-out:
-    slate_jpath_pop(&L->path, m);
+    void *names = NULL;
+    int rv = load_elements(L, arr, key, limit, key, sizeof(char *), &names, n_items, NULL,
+                           load_name_elem, 0);
+    *items = names;
     return rv;
 }
 
